@@ -1,0 +1,1 @@
+"""Mail intake: settings, CLI, mail sources, the pipeline and its runner."""

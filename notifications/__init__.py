@@ -1,0 +1,1 @@
+"""Templates, rendering and sending of acknowledgements and alerts."""

@@ -1,0 +1,1 @@
+"""The web review queue for the LSCP team (see the review-queue issue)."""
