@@ -1,0 +1,155 @@
+"""The `intake` command line (Typer). Every command has --help."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import func, select
+
+from intake.settings import Settings, settings_table
+
+app = typer.Typer(
+    help="LSCP SIRG referral intake: mailbox to validated referrals.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Process what is waiting, then exit.")
+    ] = False,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between polls (default: INTAKE_POLL_INTERVAL).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Read the referral mailbox, store and acknowledge referrals."""
+    from intake.runner import make_source, make_transport, open_database, run_forever, run_once
+
+    _logging(verbose)
+    settings = Settings()
+    if not once:
+        run_forever(settings, interval or settings.poll_interval)
+        return
+    engine = open_database(settings)
+    source = make_source(settings)
+    try:
+        report = run_once(engine, settings, source, make_transport(settings))
+    finally:
+        source.close()
+    typer.echo(
+        f"fetched {report.fetched}, new {report.new}, already stored {report.already_stored}, "
+        f"outcomes {report.outcomes}, errors {report.errors}, "
+        f"mail sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
+        f"dead {report.delivery.dead}"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job on the sample mailbox with SQLite and a local outbox folder."""
+    from intake.demo import seed_maildir
+    from intake.runner import make_transport, open_database, run_once
+    from intake.sources.maildir import MaildirSource
+    from storage.db import session_scope
+    from storage.tables import OutboxMessage, Referral
+
+    _logging(False)
+    settings = Settings(mail_source="maildir", database_url="", smtp_host="")
+    seeded = seed_maildir(settings.resolved_maildir)
+    engine = open_database(settings)
+    report = run_once(
+        engine, settings, MaildirSource(settings.resolved_maildir), make_transport(settings)
+    )
+    with session_scope(engine) as session:
+        referrals = session.exec(select(func.count()).select_from(Referral)).one()
+        sent = session.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        ).one()
+    typer.echo(f"Seeded {seeded} sample emails into {settings.resolved_maildir}")
+    typer.echo(
+        f"This run: {report.new} new, {report.already_stored} already stored, "
+        f"outcomes {report.outcomes}, {report.delivery.sent} emails written"
+    )
+    typer.echo(
+        f"Database {settings.resolved_database_url}: {referrals} referrals, "
+        f"{sent} acknowledgements sent in all"
+    )
+    typer.echo(f"Acknowledgements (.eml files): {settings.outbox_mail_dir}")
+
+
+@app.command("inspect")
+def inspect_cmd(
+    message: Annotated[Path, typer.Argument(help="An .eml file.", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one line of JSON.")] = False,
+) -> None:
+    """Show the outcome and fields the worker would find in one email (nothing is stored)."""
+    from intake.inspect import inspect_message
+
+    result = inspect_message(message.read_bytes(), Settings())
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    typer.echo(f"outcome: {result['outcome']} ({result['reason']})")
+    for form in result["forms"]:
+        typer.echo(f"- {form['filename']}: {form['outcome']} ({form['reason']})")
+        for key, value in (form.get("fields") or {}).items():
+            typer.echo(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+        if form.get("missing"):
+            typer.echo(f"    missing: {', '.join(form['missing'])}")
+
+
+@app.command()
+def outbox(
+    status: Annotated[str | None, typer.Option(help="pending, sent or dead")] = None,
+) -> None:
+    """List outgoing emails and their delivery state (no message bodies)."""
+    from intake.runner import open_database
+    from storage.db import session_scope
+    from storage.outbox import rows
+
+    engine = open_database(Settings())
+    with session_scope(engine) as session:
+        for row in rows(session, status):
+            typer.echo(
+                f"{row.id}\t{row.status}\t{row.kind}\tattempts={row.attempts}\t"
+                f"{row.last_error or ''}"
+            )
+
+
+@app.command("settings")
+def settings_cmd() -> None:
+    """Print every setting: environment variable, default and meaning."""
+    for name, default, help_text in settings_table():
+        typer.echo(f"{name}={default}\t# {help_text}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    from intake.runner import open_database
+
+    settings = Settings()
+    open_database(settings)
+    typer.echo(f"database is up to date: {settings.resolved_database_url.split('@')[-1]}")
+
+
+def main() -> None:  # pragma: no cover - the console script calls `app`
+    """Entry point for `python -m intake.cli`."""
+    sys.exit(app())

@@ -1,0 +1,44 @@
+"""What the stages of the pipeline pass along for one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+from parsers.documents import DocumentResult
+
+from parsers.mime import Candidate
+
+
+@dataclass
+class ReadDocument:
+    """A candidate file and what reading it gave."""
+
+    candidate: Candidate
+    result: DocumentResult
+
+
+@dataclass
+class MessageContext:
+    """One message on its way through the stages; a stage ends it by setting `outcome`."""
+
+    raw: bytes
+    message: EmailMessage
+    received_at: datetime
+    max_message_bytes: int
+    our_message_id_domain: str
+    outcome: str | None = None
+    reason: str = ""
+    candidates: list[Candidate] = field(default_factory=list)
+    documents: list[ReadDocument] = field(default_factory=list)
+
+    def end(self, outcome: str, reason: str) -> None:
+        """Stop the pipeline here with this outcome."""
+        self.outcome = outcome
+        self.reason = reason
+
+    @property
+    def ended(self) -> bool:
+        """True once a stage has decided the outcome."""
+        return self.outcome is not None

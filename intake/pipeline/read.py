@@ -1,0 +1,15 @@
+"""Stage `read`: each candidate file through the document readers."""
+
+from __future__ import annotations
+
+from parsers.documents import read_document
+
+from intake.pipeline.context import MessageContext, ReadDocument
+
+
+def run(ctx: MessageContext) -> None:
+    """Read every candidate; the readers never raise on bad input."""
+    ctx.documents = [
+        ReadDocument(cand, read_document(cand.filename, cand.content_type, cand.data))
+        for cand in ctx.candidates
+    ]

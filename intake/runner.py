@@ -1,0 +1,196 @@
+"""The runner: fetch, keep, decide, file, then move on the server; and send the outbox.
+
+One message's failure never stops the others: an unexpected error quarantines that
+message (traceback kept for a person) and the loop carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from sqlalchemy import Engine
+
+from intake.pipeline import decide
+from intake.pipeline import file as file_stage
+from intake.pipeline.context import MessageContext
+from intake.settings import Settings
+from intake.sources.base import Destination, FetchedMessage, MailSource
+from notifications.sender import DeliveryReport, deliver_due
+from notifications.transport import FolderTransport, SmtpTransport, Transport
+from parsers.mime import parse_message
+from storage import messages
+from storage.clock import utcnow
+from storage.db import make_engine, session_scope, upgrade
+from storage.tables import InboundMessage, MessageState, Outcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    """Counts from one pass, for the summary and the logs (no personal data)."""
+
+    fetched: int = 0
+    new: int = 0
+    already_stored: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    moved: int = 0
+    errors: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def destination_for(row: InboundMessage) -> Destination:
+    """Which server folder a stored message belongs in."""
+    if row.state == MessageState.QUARANTINED:
+        return Destination.QUARANTINE
+    if row.outcome in (Outcome.IGNORED, Outcome.DUPLICATE):
+        return Destination.IGNORED
+    return Destination.PROCESSED
+
+
+def _message_id(raw: bytes) -> str | None:
+    try:
+        value = parse_message(raw).get("Message-ID")
+    except Exception:  # a header too broken to read: the message is still kept
+        return None
+    text = str(value or "").strip()
+    return text[:998] or None
+
+
+def _arrival(fetched: FetchedMessage) -> datetime:
+    """When the LSCP became aware: the server's arrival time, else the Date header."""
+    if fetched.arrived_at is not None:
+        return fetched.arrived_at
+    try:
+        date = parse_message(fetched.raw).get("Date")
+        parsed = parsedate_to_datetime(str(date)) if date else None
+    except (TypeError, ValueError, IndexError):
+        parsed = None
+    if parsed is None:
+        return utcnow()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def process_stored(engine: Engine, settings: Settings, row: InboundMessage) -> None:
+    """Run the pipeline on a stored, unprocessed message; quarantine it on any error."""
+    assert row.id is not None
+    try:
+        with session_scope(engine) as session:
+            raw = messages.raw_bytes(session, row.id)
+        ctx = MessageContext(
+            raw=raw,
+            message=parse_message(raw),
+            received_at=row.received_at,
+            max_message_bytes=settings.max_message_bytes,
+            our_message_id_domain=settings.message_id_domain,
+        )
+        decide(ctx)
+        file_stage.run(ctx, engine, settings, row.id)
+    except Exception:
+        log.exception("message %s quarantined", row.id)
+        messages.quarantine(engine, row.id, traceback.format_exc())
+
+
+def handle(
+    engine: Engine,
+    settings: Settings,
+    source: MailSource,
+    fetched: FetchedMessage,
+    report: RunReport,
+) -> None:
+    """Keep, process and move one fetched message."""
+    row = messages.receive(
+        engine, fetched.identity, fetched.raw, _message_id(fetched.raw), _arrival(fetched)
+    )
+    assert row.id is not None
+    if row.state == MessageState.RECEIVED:
+        report.new += 1
+        process_stored(engine, settings, row)
+    else:
+        report.already_stored += 1
+    with session_scope(engine) as session:
+        current = session.get(InboundMessage, row.id)
+        assert current is not None
+    outcome = str(current.outcome)
+    report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    # Only now, with the outcome committed, may the message leave the watched folder.
+    folder = source.finish(fetched.identity, destination_for(current))
+    messages.mark_server_done(engine, row.id, folder)
+    report.moved += 1
+
+
+def run_once(
+    engine: Engine, settings: Settings, source: MailSource, transport: Transport
+) -> RunReport:
+    """Process everything waiting, then send what the outbox holds."""
+    report = RunReport()
+    for fetched in source.fetch():
+        report.fetched += 1
+        try:
+            handle(engine, settings, source, fetched, report)
+        except Exception:
+            # Storing or moving failed (database or server trouble). The message stays
+            # where it is on the server and is picked up again on the next pass.
+            report.errors += 1
+            log.exception("could not finish message uid=%s", fetched.identity.uid)
+    report.delivery = deliver_due(engine, transport)
+    return report
+
+
+def make_source(settings: Settings) -> MailSource:
+    """The configured mail source."""
+    if settings.mail_source == "imap":
+        from intake.sources.imap import ImapSource
+
+        return ImapSource(settings)
+    from intake.sources.maildir import MaildirSource
+
+    return MaildirSource(settings.resolved_maildir)
+
+
+def make_transport(settings: Settings) -> Transport:
+    """SMTP when a host is set, else the local outbox folder."""
+    if settings.smtp_host:
+        return SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value(),
+            timeout=settings.smtp_timeout,
+        )
+    return FolderTransport(settings.outbox_mail_dir)
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine with the schema upgraded to the newest migration."""
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    return engine
+
+
+def run_forever(settings: Settings, interval: float) -> None:
+    """Poll every `interval` seconds until interrupted; a failed pass is retried."""
+    engine = open_database(settings)
+    transport = make_transport(settings)
+    while True:
+        source = make_source(settings)
+        try:
+            report = run_once(engine, settings, source, transport)
+            log.info(
+                "pass: fetched=%s new=%s outcomes=%s sent=%s",
+                report.fetched,
+                report.new,
+                report.outcomes,
+                report.delivery.sent,
+            )
+        except Exception:
+            log.exception("pass failed; trying again in %s s", interval)
+        finally:
+            source.close()
+        time.sleep(interval)

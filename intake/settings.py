@@ -1,0 +1,121 @@
+"""Every setting of the service, read from `INTAKE_*` environment variables or `.env`.
+
+Settings are a documented table (as Datasette does it): each field has a default and a
+one-line description, and `tests/test_settings.py` fails when the README's table lacks one.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the intake service. Field descriptions feed the README table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path("./var"), description="Folder for the local database, mailbox and outbox files."
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the database; empty means SQLite at DATA_DIR/intake.db. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    mail_source: Literal["maildir", "imap"] = Field(
+        "maildir", description="Where referrals are read from: `maildir` or `imap`."
+    )
+    maildir: Path | None = Field(
+        None, description="Path of the local Maildir; empty means DATA_DIR/maildir."
+    )
+    imap_host: str = Field("", description="IMAP server host name.")
+    imap_port: int = Field(993, description="IMAP server port (993 for ssl, 143 otherwise).")
+    imap_security: Security = Field(
+        "ssl", description="IMAP transport security: `ssl`, `starttls` or `none`."
+    )
+    imap_user: str = Field("", description="IMAP login name (the referral mailbox).")
+    imap_password: SecretStr = Field(SecretStr(""), description="IMAP password.")
+    imap_folder: str = Field("INBOX", description="IMAP folder that referrals arrive in.")
+    imap_processed_folder: str = Field(
+        "Processed", description="Folder a message is moved to once its outcome is stored."
+    )
+    imap_quarantine_folder: str = Field(
+        "Quarantine", description="Folder for messages that failed and wait for a person."
+    )
+    imap_ignored_folder: str = Field(
+        "Ignored", description="Folder for automatic mail (auto-replies, bounces)."
+    )
+    imap_timeout: float = Field(60.0, description="Seconds before an IMAP network call fails.")
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for outgoing mail; empty writes each message as an .eml file "
+        "to DATA_DIR/outbox-mail/ instead of sending it.",
+    )
+    smtp_port: int = Field(587, description="SMTP port (465 for ssl, 587 for starttls).")
+    smtp_security: Security = Field(
+        "starttls", description="SMTP transport security: `ssl`, `starttls` or `none`."
+    )
+    smtp_user: str = Field("", description="SMTP login name; empty sends without AUTH.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP network call fails.")
+    mail_from: str = Field(
+        "LSCP SIRG Referrals <sirg.referrals@liverpool.gov.uk>",
+        description="From address of acknowledgements and alerts.",
+    )
+    message_id_domain: str = Field(
+        "lscp-intake.invalid",
+        description="Domain of the Message-IDs we create; replies to it are never answered.",
+    )
+    poll_interval: float = Field(60.0, description="Seconds between polls in `intake run`.")
+    max_message_bytes: int = Field(
+        40 * 1024 * 1024,
+        description="Messages larger than this are not parsed; the sender is told.",
+    )
+    templates_dir: Path | None = Field(
+        None, description="Folder of email templates that replace ours by file name."
+    )
+    review_url: str = Field(
+        "http://localhost:8000",
+        description="Base URL of the review queue, used in links in alerts.",
+    )
+
+    @cached_property
+    def resolved_maildir(self) -> Path:
+        """The Maildir path, defaulting under the data folder."""
+        return self.maildir or self.data_dir / "maildir"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data folder."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'intake.db'}"
+
+    @property
+    def outbox_mail_dir(self) -> Path:
+        """Where outgoing mail is written when no SMTP host is set."""
+        return self.data_dir / "outbox-mail"
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, for the README."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, SecretStr):
+            default = ""
+        rows.append(
+            (
+                f"INTAKE_{name.upper()}",
+                "" if default is None else str(default),
+                field.description or "",
+            )
+        )
+    return rows

@@ -1,0 +1,44 @@
+"""The small interface every mail source offers the runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from storage.messages import ServerIdentity
+
+
+class Destination(StrEnum):
+    """Where a message goes on the server once its outcome is committed."""
+
+    PROCESSED = "processed"
+    QUARANTINE = "quarantine"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """Raw bytes of one message and where it lives on the server."""
+
+    identity: ServerIdentity
+    raw: bytes
+    arrived_at: datetime | None  # the server's arrival time, when it tells us
+
+
+class MailSource(Protocol):
+    """Fetches waiting messages and moves them on once their outcome is stored."""
+
+    def fetch(self) -> Iterator[FetchedMessage]:
+        """Yield each message waiting in the watched folder, without changing it."""
+        ...
+
+    def finish(self, identity: ServerIdentity, destination: Destination) -> str:
+        """Move the message out of the watched folder; return the folder it went to."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

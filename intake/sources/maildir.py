@@ -1,0 +1,64 @@
+"""A local Maildir as a mail source (the demo and small installations).
+
+Messages are read from the Maildir's `new/` and `cur/` folders; once their outcome is
+committed they are renamed into a Maildir++ subfolder (`.Processed`, `.Quarantine`,
+`.Ignored`). A rename within one file system is atomic, so a message is always in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from intake.sources.base import Destination, FetchedMessage
+from storage.messages import ServerIdentity
+
+FOLDERS = {
+    Destination.PROCESSED: "Processed",
+    Destination.QUARANTINE: "Quarantine",
+    Destination.IGNORED: "Ignored",
+}
+WATCHED = "INBOX"
+
+
+class MaildirSource:
+    """Reads the top-level folder of a Maildir."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        # Creates new/, cur/ and tmp/ when missing, so a fresh install starts cleanly.
+        self._box = mailbox.Maildir(str(self.path), create=True)
+        self.name = f"maildir:{self.path}"
+
+    def _files(self) -> Iterator[tuple[str, Path]]:
+        for sub in ("new", "cur"):
+            folder = self.path / sub
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.is_file() and not entry.name.startswith("."):
+                    yield entry.name.split(":", 1)[0], Path(entry.path)
+
+    def fetch(self) -> Iterator[FetchedMessage]:
+        """Yield every message in the Maildir's inbox, oldest file name first."""
+        for key, file in self._files():
+            raw = file.read_bytes()
+            arrived = datetime.fromtimestamp(file.stat().st_mtime, UTC)
+            ident = ServerIdentity(source=self.name, folder=WATCHED, uidvalidity=0, uid=key)
+            yield FetchedMessage(identity=ident, raw=raw, arrived_at=arrived)
+
+    def finish(self, identity: ServerIdentity, destination: Destination) -> str:
+        """Rename the message file into the destination subfolder (seen flag set)."""
+        folder_name = FOLDERS[destination]
+        target = Path(self._box.add_folder(folder_name)._path)
+        for key, file in self._files():
+            if key == identity.uid:
+                os.replace(file, target / "cur" / f"{key}:2,S")
+                break
+        # Already gone (moved by an earlier run that crashed before recording it): fine.
+        return folder_name
+
+    def close(self) -> None:
+        """Nothing to release."""

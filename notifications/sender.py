@@ -1,0 +1,84 @@
+"""The outbox worker: due rows to the transport; sent, retried later, or dead."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from sqlalchemy import Engine
+
+from notifications.transport import PermanentFailure, TemporaryFailure, Transport
+from storage.clock import utcnow
+from storage.outbox import claim_next, mark_failed, mark_sent
+from storage.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # with the backoff below, about a day of trying before giving up
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=2)
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+def build_message(row: OutboxMessage) -> EmailMessage:
+    """The email for an outbox row, with the headers that stop mail loops."""
+    message = EmailMessage()
+    message["From"] = row.mail_from
+    message["To"] = row.to_addr
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at)
+    # Stored before the first attempt, so a resend after a crash carries the same ID.
+    message["Message-ID"] = row.header_message_id
+    if row.in_reply_to:
+        message["In-Reply-To"] = row.in_reply_to
+        message["References"] = row.in_reply_to
+    message["Auto-Submitted"] = row.auto_submitted
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """Capped exponential backoff after `attempts` failures; None once we give up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+def deliver_due(engine: Engine, transport: Transport, limit: int = 1000) -> DeliveryReport:
+    """Send every due outbox row, one transaction per row."""
+    report = DeliveryReport()
+    for _ in range(limit):
+        with claim_next(engine, utcnow()) as row:
+            if row is None:
+                break
+            try:
+                transport.send(build_message(row))
+            except PermanentFailure as exc:
+                mark_failed(row, f"refused: {exc}", None)
+            except TemporaryFailure as exc:
+                mark_failed(row, str(exc), retry_delay(row.attempts + 1))
+            else:
+                mark_sent(row)
+            if row.status == "sent":
+                report.sent += 1
+            elif row.status == "dead":
+                report.dead += 1
+                log.warning("outbox %s is dead after %s attempts", row.id, row.attempts)
+            else:
+                report.retrying += 1
+                log.info("outbox %s will be retried (attempt %s)", row.id, row.attempts)
+    return report

@@ -1,0 +1,386 @@
+"""Form definitions: load the TOML data files and match written labels to fields."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+FORMS_DIR = Path(__file__).parent / "forms"
+
+FieldType = Literal["text", "date", "phone", "email", "choice", "multi-choice", "nhs_number"]
+ColumnType = Literal["text", "date", "phone", "email", "choice", "nhs_number"]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldDef(BaseModel):
+    """One answer on the form, keyed as in FIELDS.md."""
+
+    model_config = _STRICT
+
+    key: str
+    label: str
+    aliases: list[str] = Field(default_factory=list)
+    # Short, generic labels ("Name", "Date") that only count inside the field's own section.
+    local_aliases: list[str] = Field(default_factory=list)
+    type: FieldType
+    mandatory: bool = False
+    options: list[str] = Field(default_factory=list)
+    section: int = 0
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> FieldDef:
+        if self.type in ("choice", "multi-choice") and not self.options:
+            raise ValueError(f"{self.key}: a {self.type} field needs options")
+        if self.type not in ("choice", "multi-choice") and self.options:
+            raise ValueError(f"{self.key}: only choice fields have options")
+        return self
+
+
+class ColumnDef(BaseModel):
+    """One column of a grid, found by its header text."""
+
+    model_config = _STRICT
+
+    key: str
+    header: str
+    variants: list[str] = Field(default_factory=list)
+    type: ColumnType = "text"
+    options: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> ColumnDef:
+        if (self.type == "choice") != bool(self.options):
+            raise ValueError(f"column {self.key}: options go with type 'choice' only")
+        return self
+
+
+class GridDef(BaseModel):
+    """A repeating table (household, agencies, key dates) found by its header row."""
+
+    model_config = _STRICT
+
+    key: str
+    title: str
+    columns: list[ColumnDef]
+    min_header_matches: int = 2
+
+
+class ProcessRowDef(BaseModel):
+    """A fixed row of the parallel-processes grid."""
+
+    model_config = _STRICT
+
+    key: str
+    label: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class ProcessGridDef(BaseModel):
+    """A grid with one fixed row per process: a status choice and a details text."""
+
+    model_config = _STRICT
+
+    key: str
+    process_header: str
+    process_variants: list[str] = Field(default_factory=list)
+    status_header: str
+    status_variants: list[str] = Field(default_factory=list)
+    details_header: str
+    details_variants: list[str] = Field(default_factory=list)
+    status_options: list[str]
+    rows: list[ProcessRowDef]
+
+    def status_key(self, row: ProcessRowDef) -> str:
+        """Dotted key of a row's status answer."""
+        return f"{self.key}.{row.key}.status"
+
+    def details_key(self, row: ProcessRowDef) -> str:
+        """Dotted key of a row's details answer."""
+        return f"{self.key}.{row.key}.details"
+
+
+class SectionDef(BaseModel):
+    """A numbered section of the form."""
+
+    model_config = _STRICT
+
+    number: int
+    title: str
+    heading: str
+    fields: list[FieldDef] = Field(default_factory=list)
+    grids: list[GridDef] = Field(default_factory=list)
+    processes: ProcessGridDef | None = None
+
+
+class FormDef(BaseModel):
+    """A whole form version, as loaded from `parsers/forms/<id>.toml`."""
+
+    model_config = _STRICT
+
+    id: str
+    title: str
+    version: str
+    markers: list[str]
+    min_label_share: float = Field(default=0.4, gt=0, le=1)
+    label_threshold: float = Field(default=0.86, ge=0.5, le=1)
+    placeholders: list[str] = Field(default_factory=list)
+    ignore_tables: list[str] = Field(default_factory=list)
+    choice_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    sections: list[SectionDef]
+
+    _fields: list[FieldDef] = PrivateAttr(default_factory=list)
+    _by_key: dict[str, FieldDef] = PrivateAttr(default_factory=dict)
+    _order: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _index(self) -> FormDef:
+        fields: list[FieldDef] = []
+        order: list[tuple[str, str]] = []
+        for section in self.sections:
+            for f in section.fields:
+                # The section number lives on the field so matching can prefer the
+                # section being read; it is not repeated in the data file.
+                fields.append(f.model_copy(update={"section": section.number}))
+                order.append(("field", f.key))
+            for grid in section.grids:
+                order.append(("grid", grid.key))
+            if section.processes is not None:
+                for pf in _process_fields(section.processes, section.number):
+                    fields.append(pf)
+                    order.append(("field", pf.key))
+        keys = [f.key for f in fields] + [g.key for s in self.sections for g in s.grids]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        if dupes:
+            raise ValueError(f"duplicate keys in form definition: {sorted(dupes)}")
+        self._fields = fields
+        self._by_key = {f.key: f for f in fields}
+        self._order = order
+        return self
+
+    @property
+    def fields(self) -> list[FieldDef]:
+        """Every single-value field (process rows included), in form order."""
+        return list(self._fields)
+
+    @property
+    def grids(self) -> list[GridDef]:
+        """Every repeating grid, in form order."""
+        return [g for s in self.sections for g in s.grids]
+
+    @property
+    def process_grids(self) -> list[ProcessGridDef]:
+        """Every fixed-row process grid."""
+        return [s.processes for s in self.sections if s.processes is not None]
+
+    @property
+    def order(self) -> list[tuple[str, str]]:
+        """("field", key) and ("grid", key) in the order they appear on the form."""
+        return list(self._order)
+
+    def field(self, key: str) -> FieldDef:
+        """The field with this dotted key (KeyError if unknown)."""
+        return self._by_key[key]
+
+    def has_field(self, key: str) -> bool:
+        """True when the key names a single-value field."""
+        return key in self._by_key
+
+    def grid(self, key: str) -> GridDef:
+        """The grid with this key (KeyError if unknown)."""
+        for g in self.grids:
+            if g.key == key:
+                return g
+        raise KeyError(key)
+
+    def mandatory_keys(self) -> list[str]:
+        """Keys that must be answered, in form order."""
+        return [f.key for f in self._fields if f.mandatory]
+
+
+def _process_fields(grid: ProcessGridDef, section: int) -> list[FieldDef]:
+    """Status and details fields for each process row, labelled as in FIELDS.md."""
+    out: list[FieldDef] = []
+    for row in grid.rows:
+        out.append(
+            FieldDef(
+                key=grid.status_key(row),
+                label=f"{row.label} – {grid.status_header}",
+                type="choice",
+                options=list(grid.status_options),
+                section=section,
+            )
+        )
+        out.append(
+            FieldDef(
+                key=grid.details_key(row),
+                label=f"{row.label} – {grid.details_header}",
+                type="text",
+                section=section,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def available_forms() -> list[str]:
+    """Ids of the form definitions shipped in `parsers/forms/`."""
+    return sorted(p.stem for p in FORMS_DIR.glob("*.toml"))
+
+
+@lru_cache(maxsize=16)
+def load_form(form_id: str = "sirg-2024") -> FormDef:
+    """Load and validate a form definition by id."""
+    path = FORMS_DIR / f"{form_id}.toml"
+    if not path.is_file():
+        raise KeyError(f"no form definition called {form_id!r}")
+    return load_form_file(path)
+
+
+def load_form_file(path: Path) -> FormDef:
+    """Load and validate a form definition from any TOML file."""
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return FormDef.model_validate(data)
+
+
+# --------------------------------------------------------------------------- matching
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+    }
+)
+
+
+def normalise_label(text: str) -> str:
+    """Label text reduced for comparison: no case, accents, '*', punctuation or extra spaces."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = t.translate(_QUOTES).casefold().replace("&", " and ")
+    # Apostrophes join ("child's" -> "childs") so "Childs name" still matches.
+    t = t.replace("'", "")
+    t = re.sub(r"[\W_]+", " ", t)
+    return " ".join(t.split())
+
+
+def label_variants(label: str) -> list[str]:
+    """The normalised label, and the same without bracketed asides like '(if applicable)'."""
+    out = [normalise_label(label)]
+    short = normalise_label(re.sub(r"\([^)]*\)", " ", label))
+    if short and short not in out:
+        out.append(short)
+    return [v for v in out if v]
+
+
+def similarity(a: str, b: str) -> float:
+    """difflib ratio of two already-normalised strings (1.0 = identical)."""
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def best_similarity(text: str, variants: list[str], threshold: float) -> float:
+    """Best ratio of `text` against variants, skipping cheap-to-reject pairs."""
+    best = 0.0
+    for v in variants:
+        if text == v:
+            return 1.0
+        sm = difflib.SequenceMatcher(None, text, v, autojunk=False)
+        # real_quick_ratio/quick_ratio are upper bounds: skip the costly ratio when
+        # even the bound cannot reach the threshold.
+        if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
+            continue
+        best = max(best, sm.ratio())
+    return best
+
+
+class LabelMatcher:
+    """Finds which field a piece of label text names, preferring the current section."""
+
+    def __init__(self, form: FormDef) -> None:
+        self.form = form
+        self.threshold = form.label_threshold
+        self._global: list[tuple[FieldDef, list[str]]] = []
+        self._local: list[tuple[FieldDef, list[str]]] = []
+        for f in form.fields:
+            if f.key.startswith(tuple(p.key + "." for p in form.process_grids)):
+                continue  # process rows are matched inside their grid, not as labels
+            names = [f.label, *f.aliases]
+            gl = _dedupe(v for n in names for v in label_variants(n))
+            lo = _dedupe([*gl, *(v for n in f.local_aliases for v in label_variants(n))])
+            self._global.append((f, gl))
+            self._local.append((f, lo))
+        self._cache: dict[tuple[str, int], tuple[FieldDef, float] | None] = {}
+        self._exact_global = {v: f for f, vs in self._global for v in vs}
+
+    def match(self, text: str, section: int = 0) -> tuple[FieldDef, float] | None:
+        """The field whose label best matches `text`, with its score, or None."""
+        norm = normalise_label(text)
+        if not norm or len(norm) > 160:
+            return None
+        key = (norm, section)
+        if key not in self._cache:
+            self._cache[key] = self._match(norm, section)
+        return self._cache[key]
+
+    def _match(self, norm: str, section: int) -> tuple[FieldDef, float] | None:
+        if section:
+            local = [(f, vs) for f, vs in self._local if f.section == section]
+            hit = _best(norm, local, self.threshold)
+            if hit is not None:
+                return hit
+        return _best(norm, self._global, self.threshold)
+
+    def exact_prefix(self, words: list[str], section: int = 0) -> tuple[FieldDef, int] | None:
+        """Longest run of leading words that is exactly a label; returns field and word count."""
+        local = {v: f for f, vs in self._local if f.section == section for v in vs}
+        for n in range(min(len(words), 16), 0, -1):
+            norm = normalise_label(" ".join(words[:n]))
+            if not norm:
+                continue
+            f = local.get(norm) or self._exact_global.get(norm)
+            if f is not None:
+                return f, n
+        return None
+
+
+def _best(
+    norm: str, candidates: list[tuple[FieldDef, list[str]]], threshold: float
+) -> tuple[FieldDef, float] | None:
+    best: tuple[FieldDef, float] | None = None
+    for f, variants in candidates:
+        score = best_similarity(norm, variants, threshold)
+        if score >= threshold and (best is None or score > best[1]):
+            best = (f, score)
+    return best
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for i in items:
+        if i not in seen:
+            seen.append(i)
+    return seen

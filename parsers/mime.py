@@ -1,0 +1,131 @@
+"""MIME to candidate documents: every attached file that might be a referral form.
+
+Walks nested multiparts and forwarded messages (message/rfc822, forwards of forwards),
+opens winmail.dat (application/ms-tnef) with tnefparse, drops inline images (logos in
+signatures) and counts the same file attached twice once. Filenames are cleaned so that
+nothing taken from an email can name a path on our disk.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from email.policy import default as default_policy
+from typing import cast
+
+MAX_DEPTH = 10  # forwards nested deeper than this are not opened (a guard against loops)
+# Parts of delivery reports: they describe a message, they are not documents.
+SKIPPED_TYPES = {"message/delivery-status", "message/disposition-notification"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One file found in an email."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the content."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    """Parse raw RFC 822 bytes with the modern policy (never raises on odd input)."""
+    return cast(EmailMessage, email.message_from_bytes(raw, policy=default_policy))
+
+
+def safe_filename(name: str | None, fallback: str = "attachment") -> str:
+    """A filename safe to show and to store: no folders, control characters or dots first."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"\s+", " ", text).strip().lstrip(".")
+    return text[:200] or fallback
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        return part.get_filename()
+    except (ValueError, LookupError, TypeError):
+        return None  # a malformed RFC 2231 parameter; the content still counts
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except (ValueError, LookupError, TypeError):
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _is_inline_image(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    return part.get_content_maintype() == "image" and (
+        disposition == "inline" or (disposition != "attachment" and bool(part["Content-ID"]))
+    )
+
+
+def _is_body_text(part: Message) -> bool:
+    return (
+        part.get_content_maintype() == "text"
+        and part.get_content_disposition() != "attachment"
+        and _filename(part) is None
+    )
+
+
+def _tnef_candidates(data: bytes) -> list[Candidate]:
+    """Files inside a winmail.dat; an unreadable one is passed on as it is."""
+    from tnefparse import TNEF  # imported here: only Outlook's rich-text mail needs it
+
+    try:
+        tnef = TNEF(data)
+    except Exception:  # tnefparse raises many kinds of error on damaged input
+        return [Candidate("winmail.dat", "application/ms-tnef", data)]
+    found = []
+    for att in tnef.attachments:
+        payload = att.data if isinstance(att.data, bytes) else bytes(att.data or b"")
+        name = safe_filename(att.long_filename() or att.name)
+        found.append(Candidate(name, "application/octet-stream", payload))
+    return found
+
+
+def _walk(part: Message, depth: int) -> list[Candidate]:
+    """Candidates in `part` and below, in document order."""
+    ctype = part.get_content_type()
+    if part.is_multipart() and ctype != "message/rfc822":
+        payload = part.get_payload()
+        children = payload if isinstance(payload, list) else []
+        return [c for child in children if isinstance(child, Message) for c in _walk(child, depth)]
+    if ctype == "message/rfc822":
+        if depth >= MAX_DEPTH:
+            return []
+        inner = part.get_payload()
+        inner_msg = inner[0] if isinstance(inner, list) and inner else inner
+        return _walk(inner_msg, depth + 1) if isinstance(inner_msg, Message) else []
+    if ctype in SKIPPED_TYPES or _is_inline_image(part) or _is_body_text(part):
+        return []
+    data = _payload(part)
+    if not data:
+        return []
+    name = safe_filename(_filename(part))
+    if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
+        return _tnef_candidates(data)
+    return [Candidate(name, ctype, data)]
+
+
+def candidates(message: Message) -> list[Candidate]:
+    """Every distinct attached file in `message`, in the order they appear."""
+    seen: set[str] = set()
+    unique = []
+    for cand in _walk(message, 0):
+        if cand.sha256 not in seen:
+            seen.add(cand.sha256)
+            unique.append(cand)
+    return unique

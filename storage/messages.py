@@ -1,0 +1,155 @@
+"""Inbound messages: keep the raw email first, then record what became of it.
+
+The order matters (see ARCHITECTURE.md): a message's raw bytes are committed before
+anything parses them, and the server-side move happens only after its outcome is
+committed. Each function here is one short transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.clock import utcnow
+from storage.db import session_scope
+from storage.tables import AuditEvent, InboundMessage, MessageState, Outcome, RawMessage
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """Where a message lives on its mail server; stable while UIDVALIDITY holds."""
+
+    source: str
+    folder: str
+    uidvalidity: int
+    uid: str
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data` as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def audit(session: Session, entity: str, entity_id: int, action: str, detail: str = "") -> None:
+    """Add one status-history line, in the caller's transaction."""
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor="system",
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            detail=detail or None,
+        )
+    )
+
+
+def _by_identity(session: Session, ident: ServerIdentity) -> InboundMessage | None:
+    return session.exec(
+        select(InboundMessage).where(
+            InboundMessage.source == ident.source,
+            InboundMessage.folder == ident.folder,
+            InboundMessage.uidvalidity == ident.uidvalidity,
+            InboundMessage.uid == ident.uid,
+        )
+    ).first()
+
+
+def _earlier_copy(session: Session, sha256: str, message_id: str | None) -> InboundMessage | None:
+    """A message stored before with the same bytes, or the same Message-ID."""
+    query = select(InboundMessage).where(InboundMessage.sha256 == sha256)
+    if message_id:
+        query = select(InboundMessage).where(
+            (InboundMessage.sha256 == sha256) | (InboundMessage.message_id == message_id)
+        )
+    query = query.where(col(InboundMessage.duplicate_of).is_(None)).order_by(col(InboundMessage.id))
+    return session.exec(query).first()
+
+
+def receive(
+    engine: Engine,
+    ident: ServerIdentity,
+    raw: bytes,
+    message_id: str | None,
+    received_at: datetime,
+) -> InboundMessage:
+    """Store a message's raw bytes and commit, or return the row already stored for it.
+
+    A second copy of a message already stored (same bytes or Message-ID, e.g. after a
+    UIDVALIDITY change or a re-delivery) is kept too, but marked a duplicate so it is
+    never processed, acknowledged or counted twice.
+    """
+    digest = sha256_hex(raw)
+    with session_scope(engine) as session:
+        existing = _by_identity(session, ident)
+        if existing is not None:
+            return existing
+        earlier = _earlier_copy(session, digest, message_id)
+        row = InboundMessage(
+            source=ident.source,
+            folder=ident.folder,
+            uidvalidity=ident.uidvalidity,
+            uid=ident.uid,
+            sha256=digest,
+            message_id=message_id,
+            size=len(raw),
+            received_at=received_at,
+            stored_at=utcnow(),
+        )
+        if earlier is not None:
+            row.state = MessageState.PROCESSED
+            row.outcome = Outcome.DUPLICATE
+            row.outcome_reason = f"a copy of message {earlier.id}, stored before"
+            row.duplicate_of = earlier.id
+            row.processed_at = utcnow()
+        session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another worker stored the same server identity between our read and write.
+            session.rollback()
+            again = _by_identity(session, ident)
+            if again is None:
+                raise
+            return again
+        assert row.id is not None
+        session.add(RawMessage(message_id=row.id, content=raw))
+        audit(session, "message", row.id, "received", row.outcome_reason or "")
+    return row
+
+
+def raw_bytes(session: Session, message_id: int) -> bytes:
+    """The stored raw bytes of a message."""
+    raw = session.get(RawMessage, message_id)
+    if raw is None:
+        raise LookupError(f"no raw bytes stored for message {message_id}")
+    return raw.content
+
+
+def quarantine(engine: Engine, message_id: int, error: str) -> None:
+    """Mark a message as failed, keeping the traceback for a person."""
+    with session_scope(engine) as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            raise LookupError(message_id)
+        row.state = MessageState.QUARANTINED
+        row.outcome = Outcome.QUARANTINED
+        row.outcome_reason = "processing failed; kept for a person to look at"
+        row.error = error
+        row.processed_at = utcnow()
+        audit(session, "message", message_id, "quarantined")
+
+
+def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> None:
+    """Record that the message was moved/marked on the server."""
+    with session_scope(engine) as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            raise LookupError(message_id)
+        row.server_done = True
+        row.server_folder = folder

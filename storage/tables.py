@@ -1,0 +1,162 @@
+"""SQLModel tables. Only column definitions live here; behaviour lives in the repositories.
+
+Every change to these tables needs an Alembic migration in `storage/migrations/versions/`;
+`tests/storage/test_migrations.py` fails when the models and the migrations disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class MessageState(StrEnum):
+    """Where a stored message is on its way through the house."""
+
+    RECEIVED = "received"  # raw bytes stored and committed, not yet processed
+    PROCESSED = "processed"  # outcome stored (referral, needs_info, rejected, ignored ...)
+    QUARANTINED = "quarantined"  # processing failed; waits for a person
+
+
+class Outcome(StrEnum):
+    """The outcome of one message, as the sender and the LSCP team see it."""
+
+    REFERRAL = "referral"
+    NEEDS_INFO = "needs_info"
+    REJECTED = "rejected"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+class InboundMessage(SQLModel, table=True):
+    """One email as it arrived, with the server identity it came from."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("source", "folder", "uidvalidity", "uid", name="uq_message_server"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=300, description="e.g. imap://user@host or maildir:/path")
+    folder: str = Field(max_length=300)
+    uidvalidity: int = Field(default=0, sa_type=BigInteger, description="0 for Maildir")
+    uid: str = Field(max_length=300, description="IMAP UID or Maildir key")
+    sha256: str = Field(max_length=64, index=True)
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    size: int
+    received_at: datetime = Field(description="When the LSCP became aware: arrival time (UTC)")
+    stored_at: datetime
+    state: str = Field(default=MessageState.RECEIVED, max_length=20, index=True)
+    outcome: str | None = Field(default=None, max_length=20, index=True)
+    outcome_reason: str | None = None
+    duplicate_of: int | None = Field(default=None, foreign_key="inbound_message.id")
+    error: str | None = Field(default=None, description="Traceback kept for a person")
+    processed_at: datetime | None = None
+    server_done: bool = Field(default=False, description="Moved/marked on the mail server")
+    server_folder: str | None = Field(default=None, max_length=300)
+
+
+class RawMessage(SQLModel, table=True):
+    """The raw RFC 822 bytes, kept apart so the message table stays light to query."""
+
+    __tablename__ = "raw_message"
+
+    message_id: int = Field(foreign_key="inbound_message.id", primary_key=True)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    """A candidate document found in a message, and what reading it gave."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="inbound_message.id", index=True)
+    position: int = Field(description="Order within the message, from 0")
+    filename: str = Field(max_length=300)
+    content_type: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
+    outcome: str = Field(max_length=20)
+    reason: str
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Referral(SQLModel, table=True):
+    """A parsed referral form: the record as JSON plus the columns the queue sorts by."""
+
+    __tablename__ = "referral"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    message_id: int = Field(foreign_key="inbound_message.id", index=True)
+    attachment_id: int = Field(foreign_key="attachment.id", unique=True)
+    status: str = Field(max_length=30, index=True, description="new, needs_info, ...")
+    complete: bool
+    urgent: bool = False
+    child_name: str | None = Field(default=None, max_length=300)
+    child_dob: date | None = None
+    incident_date: date | None = None
+    referrer_name: str | None = Field(default=None, max_length=300)
+    referrer_email: str | None = Field(default=None, max_length=320)
+    referrer_agency: str | None = Field(default=None, max_length=300)
+    received_at: datetime
+    panel_due: date | None = None
+    rapid_review_due: date | None = None
+    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    problems: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    form_id: str = Field(max_length=50)
+    created_at: datetime
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Last reference number given out per year (SIRG-YYYY-NNNN)."""
+
+    __tablename__ = "reference_counter"
+
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email to send, written in the same transaction as the record it is about."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30, description="ack, needs_info, rejected, alert ...")
+    inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    mail_from: str = Field(max_length=320)
+    to_addr: str = Field(max_length=320)
+    subject: str = Field(max_length=500)
+    body_text: str
+    body_html: str | None = None
+    header_message_id: str = Field(max_length=300, unique=True)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    auto_submitted: str = Field(default="auto-replied", max_length=30)
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record, and when: the status history."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=100, description="'system' or a user name")
+    entity: str = Field(max_length=30)
+    entity_id: int = Field(index=True)
+    action: str = Field(max_length=50)
+    detail: str | None = None

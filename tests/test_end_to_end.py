@@ -1,0 +1,103 @@
+"""One referral the whole way, for real: Dovecot -> `intake run --once` -> database -> SMTP.
+
+Runs once with SQLite and once with PostgreSQL (the `database_url` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from servers.dovecot import DovecotServer
+from servers.smtp import SmtpServer
+from sqlmodel import select
+
+from parsers.mime import parse_message
+from storage.db import make_engine, session_scope
+from storage.tables import InboundMessage, Referral
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+INTAKE = [sys.executable, "-m", "intake"]
+
+
+def first_complete_referral_sample() -> tuple[bytes, dict[str, object]]:
+    """A sample email whose expected outcome is a complete referral, and its form's fields."""
+    expected = json.loads((SAMPLES / "maildir" / "EXPECTED.json").read_text())
+    for name, exp in sorted(expected.items()):
+        if exp["outcome"] == "referral" and len(exp["forms"]) == 1:
+            fields = json.loads(
+                (SAMPLES / "forms" / f"{Path(exp['forms'][0]).stem}.expected.json").read_text()
+            )
+            return (SAMPLES / "maildir" / "new" / name).read_bytes(), fields
+    raise AssertionError("samples/maildir has no complete referral to send")
+
+
+def run_intake(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*INTAKE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def intake_env(tmp_path: Path, database_url: str, imap: DovecotServer, smtp: SmtpServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    env.update(
+        INTAKE_DATA_DIR=str(tmp_path / "var"),
+        INTAKE_DATABASE_URL=database_url,
+        INTAKE_MAIL_SOURCE="imap",
+        INTAKE_IMAP_HOST=imap.host,
+        INTAKE_IMAP_PORT=str(imap.port),
+        INTAKE_IMAP_SECURITY="none",
+        INTAKE_IMAP_USER=imap.user,
+        INTAKE_IMAP_PASSWORD=imap.password,
+        INTAKE_IMAP_FOLDER="INBOX",
+        INTAKE_SMTP_HOST=smtp.host,
+        INTAKE_SMTP_PORT=str(smtp.port),
+        INTAKE_SMTP_SECURITY="none",
+        INTAKE_MAIL_FROM="LSCP SIRG Referrals <sirg.referrals@lscp.test>",
+    )
+    return env
+
+
+def test_referral_email_travels_from_imap_to_acknowledgement(
+    tmp_path: Path, database_url: str, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    raw, fields = first_complete_referral_sample()
+    sender = parse_message(raw)["From"].addresses[0].addr_spec
+    dovecot_mailbox.append(raw)
+    env = intake_env(tmp_path, database_url, dovecot_mailbox, smtp_server)
+
+    result = run_intake(env, "run", "--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        referrals = session.exec(select(Referral)).all()
+        messages = session.exec(select(InboundMessage)).all()
+    engine.dispose()
+    assert len(referrals) == 1
+    referral = referrals[0]
+    assert referral.child_name == fields["child.name"]
+    assert referral.referrer_email == fields["referrer.email"]
+    assert referral.complete and referral.reference.startswith("SIRG-")
+    assert messages[0].server_done and messages[0].server_folder == "Processed"
+
+    (ack,) = smtp_server.wait_for(1)
+    assert ack.rcpt_tos == [sender]
+    assert referral.reference in ack.message["Subject"]
+    assert referral.reference in ack.message.get_body(("plain",)).get_content()
+    assert str(fields["child.name"]) not in ack.message["Subject"]
+
+    assert dovecot_mailbox.messages("INBOX") == []
+    processed = dovecot_mailbox.messages("Processed")
+    assert len(processed) == 1
+    assert parse_message(processed[0])["Message-ID"] == parse_message(raw)["Message-ID"]
+
+    # A second pass finds nothing new and sends nothing again.
+    again = run_intake(env, "run", "--once")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "fetched 0" in again.stdout
+    assert len(smtp_server.messages) == 1

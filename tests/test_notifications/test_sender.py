@@ -1,0 +1,123 @@
+"""The outbox sender against a real SMTP server (aiosmtpd): sent, retried, dead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from servers.smtp import SmtpServer
+from sqlalchemy import Engine
+
+from notifications.sender import build_message, deliver_due, retry_delay
+from notifications.transport import FolderTransport, SmtpTransport
+from storage.db import make_engine, session_scope, upgrade
+from storage.outbox import rows
+from storage.tables import OutboxMessage
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/outbox.db")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def add_row(engine: Engine, to_addr: str, n: int) -> None:
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    with session_scope(engine) as session:
+        session.add(
+            OutboxMessage(
+                kind="ack",
+                mail_from="LSCP <sirg@lscp.test>",
+                to_addr=to_addr,
+                subject=f"SIRG referral received – SIRG-2026-{n:04d}",
+                body_text=f"Our reference: SIRG-2026-{n:04d}\n",
+                body_html=f"<p>Our reference: SIRG-2026-{n:04d}</p>",
+                header_message_id=f"<{n}.reply@lscp.test>",
+                in_reply_to="<original@sender.test>",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+def transport(server: SmtpServer) -> SmtpTransport:
+    return SmtpTransport(host=server.host, port=server.port, security="none", timeout=5)
+
+
+def test_due_rows_are_delivered_with_loop_guard_headers(engine: Engine) -> None:
+    add_row(engine, "referrer@police.test", 1)
+    with SmtpServer() as server:
+        report = deliver_due(engine, transport(server))
+        got = server.wait_for(1)
+    assert report.sent == 1
+    message = got[0].message
+    assert got[0].rcpt_tos == ["referrer@police.test"]
+    assert message["Message-ID"] == "<1.reply@lscp.test>"
+    assert message["In-Reply-To"] == "<original@sender.test>"
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["X-Auto-Response-Suppress"] == "All"
+    assert "SIRG-2026-0001" in message.get_body(("plain",)).get_content()
+
+
+def test_a_550_makes_that_row_dead_and_the_others_are_delivered(engine: Engine) -> None:
+    add_row(engine, "gone@nhs.test", 1)
+    add_row(engine, "here@nhs.test", 2)
+    with SmtpServer(fail_recipients={"gone@nhs.test": "550 5.1.1 no such user"}) as server:
+        report = deliver_due(engine, transport(server))
+        got = server.wait_for(1)
+    assert (report.sent, report.dead) == (1, 1)
+    assert [m.rcpt_tos for m in got] == [["here@nhs.test"]]
+    with session_scope(engine) as session:
+        dead = rows(session, "dead")
+    assert len(dead) == 1 and dead[0].to_addr == "gone@nhs.test"
+    assert "550" in (dead[0].last_error or "")
+
+
+def test_server_down_then_up_delivers_each_message_exactly_once(engine: Engine) -> None:
+    for n in range(3):
+        add_row(engine, f"r{n}@school.test", n)
+    server = SmtpServer()  # port chosen, nothing listening yet: connection refused
+    report = deliver_due(engine, transport(server))
+    assert (report.sent, report.retrying) == (0, 3)
+    with session_scope(engine) as session:
+        for row in rows(session):
+            row.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)  # the wait is over
+            session.add(row)
+    with server:
+        report = deliver_due(engine, transport(server))
+        again = deliver_due(engine, transport(server))
+        got = server.wait_for(3)
+    assert report.sent == 3 and again.sent == 0
+    assert sorted(m.rcpt_tos[0] for m in got) == ["r0@school.test", "r1@school.test", "r2@school.test"]
+
+
+def test_a_451_is_retried_later_not_dropped(engine: Engine) -> None:
+    add_row(engine, "busy@council.test", 1)
+    with SmtpServer(data_reply="451 4.3.0 try later") as server:
+        report = deliver_due(engine, transport(server))
+    assert report.retrying == 1
+    with session_scope(engine) as session:
+        (row,) = rows(session)
+    assert row.status == "pending" and row.attempts == 1 and "451" in (row.last_error or "")
+    assert row.next_attempt_at.replace(tzinfo=UTC) > datetime.now(UTC)
+
+
+def test_backoff_grows_and_is_capped_then_gives_up() -> None:
+    delays = [retry_delay(n) for n in range(1, 13)]
+    assert delays[0] == timedelta(minutes=1)
+    assert delays[1] == timedelta(minutes=2)
+    assert max(d for d in delays if d is not None) == timedelta(hours=2)
+    assert delays[-1] is None
+
+
+def test_folder_transport_writes_one_file_per_message_id(engine: Engine, tmp_path) -> None:
+    add_row(engine, "a@b.test", 7)
+    with session_scope(engine) as session:
+        (row,) = rows(session)
+    folder = FolderTransport(tmp_path / "out")
+    folder.send(build_message(row))
+    folder.send(build_message(row))  # a resend after a crash overwrites, never doubles
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["7.reply_at_lscp.test.eml"]

@@ -1,0 +1,147 @@
+"""Storage on SQLite and PostgreSQL: migrations, keep-first receive, references, outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel, select
+
+from storage import messages, outbox
+from storage.db import make_engine, session_scope, upgrade
+from storage.messages import ServerIdentity
+from storage.references import next_reference
+from storage.tables import InboundMessage, MessageState, OutboxMessage, Outcome, RawMessage
+
+RAW = b"From: a@example.test\r\nMessage-ID: <one@example.test>\r\n\r\nhello\r\n"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def ident(uid: str, uidvalidity: int = 7) -> ServerIdentity:
+    return ServerIdentity(source="imap://test", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
+
+
+def test_migrations_create_exactly_the_tables_the_models_describe(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+    names = set(inspect(engine).get_table_names())
+    assert {
+        "inbound_message",
+        "raw_message",
+        "attachment",
+        "referral",
+        "outbox",
+        "audit_event",
+        "reference_counter",
+        "alembic_version",
+    } <= names
+
+
+def test_upgrade_twice_is_harmless(engine: Engine) -> None:
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() is not None
+
+
+def test_receive_keeps_raw_bytes_and_recognises_the_same_server_identity(engine: Engine) -> None:
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    first = messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
+    again = messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
+    assert first.id == again.id
+    with session_scope(engine) as session:
+        assert session.get(RawMessage, first.id).content == RAW
+        assert len(session.exec(select(InboundMessage)).all()) == 1
+    assert first.state == MessageState.RECEIVED
+    assert first.sha256 == messages.sha256_hex(RAW)
+
+
+def test_a_copy_under_a_new_uid_is_kept_but_marked_duplicate(engine: Engine) -> None:
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    first = messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
+    # After a UIDVALIDITY change the same message comes back with a new identity.
+    copy = messages.receive(engine, ident("1", uidvalidity=8), RAW, "<one@example.test>", now)
+    assert copy.id != first.id
+    assert copy.outcome == Outcome.DUPLICATE
+    assert copy.duplicate_of == first.id
+    assert copy.state == MessageState.PROCESSED
+
+
+def test_same_message_id_with_other_bytes_is_a_duplicate(engine: Engine) -> None:
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    first = messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
+    other = messages.receive(engine, ident("2"), RAW + b"x", "<one@example.test>", now)
+    assert other.duplicate_of == first.id
+
+
+def test_references_count_up_per_year_without_repeats(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        got = [next_reference(session, 2026) for _ in range(3)]
+        got.append(next_reference(session, 2027))
+    with session_scope(engine) as session:
+        got.append(next_reference(session, 2026))
+    assert got == [
+        "SIRG-2026-0001",
+        "SIRG-2026-0002",
+        "SIRG-2026-0003",
+        "SIRG-2027-0001",
+        "SIRG-2026-0004",
+    ]
+
+
+def test_quarantine_keeps_the_error_for_a_person(engine: Engine) -> None:
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    row = messages.receive(engine, ident("1"), RAW, None, now)
+    messages.quarantine(engine, row.id, "Traceback: boom")
+    with session_scope(engine) as session:
+        stored = session.get(InboundMessage, row.id)
+        assert stored.state == MessageState.QUARANTINED
+        assert stored.error == "Traceback: boom"
+
+
+def _outbox_row(engine: Engine, when: datetime) -> int:
+    with session_scope(engine) as session:
+        row = OutboxMessage(
+            kind="ack",
+            mail_from="a@x.test",
+            to_addr="b@y.test",
+            subject="s",
+            body_text="t",
+            header_message_id=f"<{when.timestamp()}@x.test>",
+            next_attempt_at=when,
+            created_at=when,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_outbox_claims_only_due_rows_and_records_failures(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    due = _outbox_row(engine, now - timedelta(seconds=1))
+    later = _outbox_row(engine, now + timedelta(hours=1))
+    with outbox.claim_next(engine, now) as row:
+        assert row is not None and row.id == due
+        outbox.mark_failed(row, "451 try later", timedelta(minutes=5))
+    with outbox.claim_next(engine, now) as row:
+        assert row is None  # the failed row now waits five minutes; the other is not due
+    with outbox.claim_next(engine, now + timedelta(minutes=10)) as row:
+        assert row is not None and row.id == due  # its retry is due now
+        outbox.mark_failed(row, "550 no such user", None)
+    with outbox.claim_next(engine, now + timedelta(hours=2)) as row:
+        assert row is not None and row.id == later  # a dead row is never claimed again
+        outbox.mark_sent(row)
+    with session_scope(engine) as session:
+        statuses = {r.id: (r.status, r.attempts, r.last_error) for r in outbox.rows(session)}
+    assert statuses[due] == ("dead", 2, "550 no such user")
+    assert statuses[later] == ("sent", 1, None)
