@@ -317,6 +317,19 @@ def best_similarity(text: str, variants: list[str], threshold: float) -> float:
     return best
 
 
+def abbreviates(short: str, long: str, extra_words: int = 0) -> bool:
+    """True when each word of `short` is the start of the matching word of `long`.
+
+    "tel no" abbreviates "telephone number", "parental resp" abbreviates "parental
+    responsibility" (with one extra word allowed: "... yes no" needs extra_words=2).
+    Abbreviated words need three letters, so "d" never stands for "date".
+    """
+    s, lo = short.split(), long.split()
+    if not s or not 0 <= len(lo) - len(s) <= extra_words or short == long:
+        return False
+    return all(a == b or (len(a) >= 3 and b.startswith(a)) for a, b in zip(s, lo, strict=False))
+
+
 class LabelMatcher:
     """Finds which field a piece of label text names, preferring the current section."""
 
@@ -347,12 +360,17 @@ class LabelMatcher:
         return self._cache[key]
 
     def _match(self, norm: str, section: int) -> tuple[FieldDef, float] | None:
-        if section:
-            local = [(f, vs) for f, vs in self._local if f.section == section]
-            hit = _best(norm, local, self.threshold)
+        local = [(f, vs) for f, vs in self._local if f.section == section] if section else []
+        for candidates in (local, self._global):
+            hit = _best(norm, candidates, self.threshold)
             if hit is not None:
                 return hit
-        return _best(norm, self._global, self.threshold)
+        for candidates in (local, self._global):
+            # Abbreviated labels ("Tel. no.", "Date of ref.") count only when unambiguous.
+            fields = {f.key: f for f, vs in candidates if any(abbreviates(norm, v) for v in vs)}
+            if len(fields) == 1:
+                return next(iter(fields.values())), self.threshold
+        return None
 
     def exact_prefix(self, words: list[str], section: int = 0) -> tuple[FieldDef, int] | None:
         """Longest run of leading words that is exactly a label; returns field and word count."""

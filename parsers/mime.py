@@ -93,7 +93,8 @@ def _tnef_candidates(data: bytes) -> list[Candidate]:
         payload = att.data if isinstance(att.data, bytes) else bytes(att.data or b"")
         name = safe_filename(att.long_filename() or att.name)
         found.append(Candidate(name, "application/octet-stream", payload))
-    return found
+    # Nothing inside: keep the winmail.dat itself, so the outcome says what was sent.
+    return found or [Candidate("winmail.dat", "application/ms-tnef", data)]
 
 
 def _walk(part: Message, depth: int) -> list[Candidate]:

@@ -110,6 +110,9 @@ class Referral(SQLModel, table=True):
     rapid_review_due: date | None = None
     record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     problems: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    provenance: dict[str, Any] = Field(
+        sa_column=Column(JSON, nullable=False), description="key -> raw text and where found"
+    )
     form_id: str = Field(max_length=50)
     created_at: datetime
 

@@ -42,7 +42,9 @@ def run_intake(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def intake_env(tmp_path: Path, database_url: str, imap: DovecotServer, smtp: SmtpServer) -> dict[str, str]:
+def intake_env(
+    tmp_path: Path, database_url: str, imap: DovecotServer, smtp: SmtpServer
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
     env.update(
         INTAKE_DATA_DIR=str(tmp_path / "var"),

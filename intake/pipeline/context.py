@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-
-from parsers.documents import DocumentResult
+from typing import TYPE_CHECKING
 
 from parsers.mime import Candidate
+
+if TYPE_CHECKING:  # only a type here; the read stage imports the readers when it runs
+    from parsers.documents import DocumentResult
 
 
 @dataclass

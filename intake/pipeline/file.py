@@ -8,12 +8,10 @@ nor store a referral and forget its acknowledgement.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, is_dataclass
 from datetime import date
 from email.utils import getaddresses
 from typing import Any
 
-from parsers.record import ParsedForm
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -21,6 +19,7 @@ from intake.duedates import UK, due_dates
 from intake.pipeline.context import MessageContext, ReadDocument
 from intake.settings import Settings
 from notifications.render import render
+from parsers.record import ParsedForm
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit
@@ -72,10 +71,13 @@ def _iso_date(value: Any) -> date | None:
         return None
 
 
-def _problem_dicts(form: ParsedForm) -> list[dict[str, Any]]:
-    out = []
-    for problem in form.problems:
-        out.append(asdict(problem) if is_dataclass(problem) else dict(vars(problem)))
+def provenance(form: ParsedForm) -> dict[str, dict[str, str]]:
+    """Where each value was found and the raw text it came from, by JSON key."""
+    out = {key: {"raw": fv.raw, "where": fv.where} for key, fv in form.values.items()}
+    for grid_key, grid_rows in form.grids.items():
+        for index, row in enumerate(grid_rows):
+            for col, cell in row.items():
+                out[f"{grid_key}[{index}].{col}"] = {"raw": cell.raw, "where": cell.where}
     return out
 
 
@@ -83,7 +85,7 @@ def _problem_lines(form: ParsedForm) -> list[str]:
     """Plain-words lines for the sender, by the form's labels, in form order."""
     lines = []
     for key in form.missing():
-        label = form.label_for(key).rstrip(" *")
+        label = form.label_for(key)
         problem = next((p for p in form.problems if p.key == key), None)
         kind = getattr(problem, "kind", "missing")
         if kind == "missing" or problem is None:
@@ -122,7 +124,8 @@ def _referral(
         panel_due=panel_due,
         rapid_review_due=rapid_due,
         record=record,
-        problems=_problem_dicts(form),
+        problems=form.problems_json(),
+        provenance=provenance(form),
         form_id=form.form_id,
         created_at=utcnow(),
     )

@@ -6,6 +6,7 @@ mail loop, so anything that looks automated is ignored and never answered.
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -13,6 +14,20 @@ from intake.pipeline.context import MessageContext
 from storage.tables import Outcome
 
 AUTOMATED_SENDERS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply")
+AUTOMATED_NAMES = ("mail delivery subsystem", "mail delivery system", "microsoft outlook")
+# Subjects that automatic replies and bounces use when they carry no header to say so.
+AUTOMATED_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto[- ]?reply|auto:|out of (the )?office|"
+    r"undeliverable|undelivered mail|delivery status notification|"
+    r"mail delivery (failed|failure)|returned mail|delivery failure|failure notice)",
+    re.IGNORECASE,
+)
+REPORT_TYPES = (
+    "multipart/report",
+    "message/delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
 
 
 def _header(message: EmailMessage, name: str) -> str:
@@ -28,8 +43,9 @@ def automated_reason(message: EmailMessage, our_domain: str) -> str | None:
     auto = _header(message, "Auto-Submitted").lower()
     if auto and auto != "no":
         return f"automatic message (Auto-Submitted: {auto}); never answered"
-    if _header(message, "X-Auto-Response-Suppress"):
-        return "automatic message (X-Auto-Response-Suppress); never answered"
+    for name in ("X-Auto-Response-Suppress", "X-Autoreply", "X-Autorespond"):
+        if _header(message, name):
+            return f"automatic message ({name}); never answered"
     precedence = _header(message, "Precedence").lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"bulk or list mail (Precedence: {precedence}); never answered"
@@ -37,16 +53,16 @@ def automated_reason(message: EmailMessage, our_domain: str) -> str | None:
         return "mailing-list message; never answered"
     if _header(message, "Return-Path") == "<>":
         return "delivery report (empty Return-Path); never answered"
-    if message.get_content_type() == "multipart/report":
-        return "delivery or read report; never answered"
-    sender = parseaddr(_header(message, "From"))[1].lower()
-    if sender.split("@", 1)[0] in AUTOMATED_SENDERS:
-        return f"sent by an automated address ({sender.split('@', 1)[0]}); never answered"
-    for name in ("In-Reply-To", "References"):
-        if our_domain and f"@{our_domain}>" in _header(message, name):
-            subject = _header(message, "Subject").lower()
-            if subject.startswith(("automatic reply", "auto:", "out of office")):
-                return "automatic reply to one of our messages; never answered"
+    if message.get_content_type() in REPORT_TYPES:
+        return "delivery, read or abuse report; never answered"
+    name, sender = parseaddr(_header(message, "From"))
+    local = sender.lower().split("@", 1)[0]
+    if local in AUTOMATED_SENDERS or name.strip().lower() in AUTOMATED_NAMES:
+        return f"sent by an automated address ({local or name}); never answered"
+    if AUTOMATED_SUBJECT.match(_header(message, "Subject")):
+        return "automatic reply or bounce (by its subject); never answered"
+    if our_domain and _header(message, "Message-ID").endswith(f"@{our_domain}>"):
+        return "one of our own messages came back; never answered"
     return None
 
 

@@ -30,8 +30,11 @@ class MaildirSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
-        # Creates new/, cur/ and tmp/ when missing, so a fresh install starts cleanly.
-        self._box = mailbox.Maildir(str(self.path), create=True)
+        # Create new/, cur/ and tmp/ when missing (git keeps no empty folders, and the
+        # stdlib creates only the last level), so a fresh install starts cleanly.
+        for sub in ("new", "cur", "tmp"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(str(self.path), create=False)
         self.name = f"maildir:{self.path}"
 
     def _files(self) -> Iterator[tuple[str, Path]]:

@@ -66,15 +66,19 @@ def test_every_corpus_message_is_stored_with_an_outcome(corpus_run) -> None:
 
 def test_no_corpus_message_is_quarantined(corpus_run) -> None:
     _index, _report, stored, _answered, _settings = corpus_run
-    failed = {uid: (m.error or "").strip().splitlines()[-1:] for uid, m in stored.items()
-              if m.state == MessageState.QUARANTINED}
+    failed = {
+        uid: (m.error or "").strip().splitlines()[-1:]
+        for uid, m in stored.items()
+        if m.state == MessageState.QUARANTINED
+    }
     assert failed == {}
 
 
 def test_bounces_and_automatic_replies_are_never_answered(corpus_run) -> None:
     index, _report, stored, answered, _settings = corpus_run
     wrongly_answered = sorted(
-        path for path, row in index.items()
+        path
+        for path, row in index.items()
         if row["category"] in NEVER_ANSWER and stored[key_for(path)].id in answered
     )
     assert wrongly_answered == []

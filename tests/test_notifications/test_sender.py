@@ -91,7 +91,11 @@ def test_server_down_then_up_delivers_each_message_exactly_once(engine: Engine) 
         again = deliver_due(engine, transport(server))
         got = server.wait_for(3)
     assert report.sent == 3 and again.sent == 0
-    assert sorted(m.rcpt_tos[0] for m in got) == ["r0@school.test", "r1@school.test", "r2@school.test"]
+    assert sorted(m.rcpt_tos[0] for m in got) == [
+        "r0@school.test",
+        "r1@school.test",
+        "r2@school.test",
+    ]
 
 
 def test_a_451_is_retried_later_not_dropped(engine: Engine) -> None:

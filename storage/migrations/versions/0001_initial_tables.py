@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 22:10:09.117221
+Create Date: 2026-11-25 22:17:49.151897
 """
 
 from collections.abc import Sequence
@@ -126,6 +126,7 @@ def upgrade() -> None:
         sa.Column("rapid_review_due", sa.Date(), nullable=True),
         sa.Column("record", sa.JSON(), nullable=False),
         sa.Column("problems", sa.JSON(), nullable=False),
+        sa.Column("provenance", sa.JSON(), nullable=False),
         sa.Column("form_id", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,197 @@
+"""Work out which options of a choice answer were chosen, however the sender showed it.
+
+Ways seen on returned forms, all handled here:
+- tick boxes: ☒ / ☐ (content controls, legacy fields, PDF exports, pasted glyphs);
+- a mark added next to a box or option: "☐ X Yes", "☐ Yes ✓", "✔ Female", "[x] No";
+- the options not chosen deleted, leaving only the answer ("Yes", "Rapid Review");
+- the answer typed instead of the boxes ("Not known", "YES").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers.formdef import label_variants, normalise_label, similarity
+
+EMPTY_BOXES = set("☐□▢❏❑⬜◻○")
+CHECKED_BOXES = set("☒☑⊠▣■⬛✅◉●⌧")
+TICKS = set("✓✔✗✘×√")
+
+_BRACKET_BOX = re.compile(r"[\[(]\s*([xX✓✔✗✘×√*]?)\s*[\])]")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Options chosen (in form order), and a problem when the answer cannot be trusted."""
+
+    selected: list[str]
+    problem: str | None = None
+
+
+@dataclass
+class _Tok:
+    kind: str  # "box", "checked", "tick", "word", "nl"
+    text: str
+
+
+@dataclass
+class _Hit:
+    option: int
+    start: int
+    end: int
+
+
+def read_choice(
+    text: str,
+    options: list[str],
+    aliases: dict[str, list[str]] | None = None,
+    multi: bool = False,
+) -> Choice:
+    """Which of `options` the answer text selects. Empty answer -> no selection, no problem."""
+    toks = _tokenise(text)
+    if not any(t.kind != "nl" for t in toks):
+        return Choice([])
+    yes_is_option = any(normalise_label(o) == "yes" for o in options)
+    if not yes_is_option:
+        # "YES" written beside an option means ticked when Yes is not itself an option.
+        for t in toks:
+            if t.kind == "word" and t.text in ("yes", "y"):
+                t.kind = "tick"
+    spellings = _spellings(options, aliases or {})
+    hits = _find(toks, spellings)
+    hits.extend(_fuzzy_lines(toks, hits, options))
+    hits.sort(key=lambda h: h.start)
+    boxes = any(t.kind in ("box", "checked") for t in toks)
+    marked = _marks(toks, hits)
+    found = _unique([h.option for h in hits])
+
+    if any(marked):
+        chosen = _unique([h.option for h, m in zip(hits, marked, strict=True) if m])
+    elif boxes:
+        # All boxes empty. If options were deleted and one remains, that is the answer;
+        # with every option still there nothing was chosen.
+        few = len(found) == 1 if not multi else 0 < len(found) <= len(options) // 2
+        chosen = found if few and len(found) < len(options) else []
+    else:
+        chosen = found  # options not chosen were deleted, or the answer was typed
+
+    leftovers = [t.text for t in toks if t.kind == "word" and not _covered(toks, hits, t)]
+    if not found:
+        if leftovers:
+            shown = " ".join(leftovers)
+            return Choice([], f"“{shown}” is not one of the options ({'; '.join(options)})")
+        if any(t.kind in ("checked", "tick") for t in toks):
+            return Choice([], "a box is ticked but the option next to it cannot be read")
+        return Choice([])
+    selected = [options[i] for i in sorted(chosen)]
+    if not multi and len(selected) > 1:
+        return Choice(
+            [], f"more than one option is chosen ({'; '.join(selected)}); only one is allowed"
+        )
+    return Choice(selected)
+
+
+def _tokenise(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for line_no, line in enumerate(text.split("\n")):
+        if line_no:
+            toks.append(_Tok("nl", "\n"))
+        line = _BRACKET_BOX.sub(lambda m: " ☒ " if m.group(1) else " ☐ ", line)
+        for ch in EMPTY_BOXES | CHECKED_BOXES | TICKS:
+            line = line.replace(ch, f" {ch} ")
+        for raw in line.split():
+            if raw in EMPTY_BOXES:
+                toks.append(_Tok("box", raw))
+            elif raw in CHECKED_BOXES:
+                toks.append(_Tok("checked", raw))
+            elif raw in TICKS or raw in ("x", "X"):
+                toks.append(_Tok("tick", raw))
+            else:
+                norm = normalise_label(raw)
+                if norm:
+                    toks.extend(_Tok("word", w) for w in norm.split())
+    return toks
+
+
+def _spellings(options: list[str], aliases: dict[str, list[str]]) -> list[tuple[int, list[str]]]:
+    """(option index, words) for every spelling, longest first so 'Not known' beats 'No'."""
+    out: list[tuple[int, list[str]]] = []
+    for i, opt in enumerate(options):
+        for text in [opt, *aliases.get(opt, [])]:
+            for v in label_variants(text):
+                out.append((i, v.split()))
+    out.sort(key=lambda s: len(s[1]), reverse=True)
+    return out
+
+
+def _find(toks: list[_Tok], spellings: list[tuple[int, list[str]]]) -> list[_Hit]:
+    """Exact occurrences of option words in the token stream (line breaks ignored)."""
+    words = [(i, t.text) for i, t in enumerate(toks) if t.kind == "word"]
+    used: set[int] = set()
+    hits: list[_Hit] = []
+    for opt, seq in spellings:
+        n = len(seq)
+        for k in range(len(words) - n + 1):
+            idxs = [words[k + j][0] for j in range(n)]
+            if any(i in used for i in idxs):
+                continue
+            if all(words[k + j][1] == seq[j] for j in range(n)) and _contiguous(toks, idxs):
+                hits.append(_Hit(opt, idxs[0], idxs[-1]))
+                used.update(range(idxs[0], idxs[-1] + 1))
+    return hits
+
+
+def _contiguous(toks: list[_Tok], idxs: list[int]) -> bool:
+    """Words of one option may be split by line breaks only, not by boxes or other words."""
+    return all(toks[i].kind == "nl" for i in range(idxs[0], idxs[-1] + 1) if i not in idxs)
+
+
+def _fuzzy_lines(toks: list[_Tok], hits: list[_Hit], options: list[str]) -> list[_Hit]:
+    """Lines with no exact option that closely resemble one (an option slightly retyped)."""
+    covered = {i for h in hits for i in range(h.start, h.end + 1)}
+    out: list[_Hit] = []
+    start = 0
+    for end in [*(i for i, t in enumerate(toks) if t.kind == "nl"), len(toks)]:
+        line = [i for i in range(start, end) if toks[i].kind == "word"]
+        start = end + 1
+        if not line or any(i in covered for i in range(line[0], line[-1] + 1)):
+            continue
+        text = " ".join(toks[i].text for i in line)
+        best = max(
+            ((similarity(text, normalise_label(o)), n) for n, o in enumerate(options)),
+            default=(0.0, -1),
+        )
+        if best[0] >= 0.85 and len(text) >= 6:
+            out.append(_Hit(best[1], line[0], line[-1]))
+    return out
+
+
+def _marks(toks: list[_Tok], hits: list[_Hit]) -> list[bool]:
+    """For each hit, is it shown as chosen? Every mark is credited to exactly one option.
+
+    Between two options, marks before the last box belong to the earlier option
+    ("☐ Yes ✓ ☐ No"); the box and marks after it belong to the later one ("☐ X No",
+    "☒ No"). With no box in between, a mark stands in for the later option's box
+    ("☐ Yes  X No"). Marks after the last option belong to it ("Advice only ✓").
+    """
+    marked = [False] * len(hits)
+    for i, h in enumerate(hits):
+        lead = toks[hits[i - 1].end + 1 if i else 0 : h.start]
+        last_box = max((k for k, t in enumerate(lead) if t.kind in ("box", "checked")), default=-1)
+        for k, t in enumerate(lead):
+            if t.kind in ("checked", "tick"):
+                owner = i - 1 if (k < last_box and i) else i
+                marked[owner] = True
+    if hits and any(t.kind in ("checked", "tick") for t in toks[hits[-1].end + 1 :]):
+        marked[-1] = True
+    return marked
+
+
+def _covered(toks: list[_Tok], hits: list[_Hit], tok: _Tok) -> bool:
+    idx = next(i for i, t in enumerate(toks) if t is tok)
+    return any(h.start <= idx <= h.end for h in hits)
+
+
+def _unique(items: list[int]) -> list[int]:
+    return sorted(set(items))

@@ -1,0 +1,115 @@
+"""The one entry point the pipeline calls: an attachment in, a decision and a form out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from typing import Literal
+
+from parsers.docx_reader import read_docx
+from parsers.form_reader import read_form
+from parsers.formdef import available_forms, load_form
+from parsers.layout import Layout, Rejection
+from parsers.pdf_reader import read_pdf
+from parsers.record import ParsedForm
+from parsers.sniff import sniff
+
+Outcome = Literal["referral", "needs_info", "not_a_form", "rejected"]
+
+COMPLETE = "completed referral form"
+INCOMPLETE = "mandatory fields are not completed"
+BLANK = "the referral form is blank (it has not been filled in)"
+NOT_FORM = "not an LSCP SIRG referral form"
+
+_BY_KIND: dict[str, tuple[Outcome, str]] = {
+    "empty": ("rejected", "the attachment is empty"),
+    "image": ("not_a_form", "an image (such as a logo or photo), not a referral form"),
+    "text": ("not_a_form", "a text file, not a referral form"),
+    "unknown": ("not_a_form", "not a Word document or PDF"),
+    "ole-doc": (
+        "rejected",
+        "an old-format Word file (.doc); please save it as a Word document (.docx) and send again",
+    ),
+    "ole-encrypted": (
+        "rejected",
+        "the Word file is password-protected; please send it without a password",
+    ),
+    "ole-msg": (
+        "rejected",
+        "an attached Outlook message (.msg); please attach the referral form itself",
+    ),
+    "ole-other": ("not_a_form", "an old-format Office file that is not a Word document"),
+    "rtf": (
+        "rejected",
+        "a Rich Text (.rtf) file; please send the form as a Word document (.docx) or PDF",
+    ),
+    "odt": (
+        "rejected",
+        "an OpenDocument (.odt) file; please save the form as a Word document (.docx) or PDF",
+    ),
+}
+
+
+@dataclass
+class DocumentResult:
+    """What one attachment turned out to be."""
+
+    outcome: Outcome
+    reason: str  # plain words, safe for a reply to the sender
+    form: ParsedForm | None  # None unless outcome is referral/needs_info
+
+
+def read_document(filename: str, content_type: str, data: bytes) -> DocumentResult:
+    """Read one attachment. Decides by content, not name or type; never raises."""
+    try:
+        return _read(data)
+    except Exception:  # noqa: BLE001 - one bad attachment must not stop the mailbox
+        return DocumentResult("rejected", "the attachment could not be read", None)
+
+
+def _read(data: bytes) -> DocumentResult:
+    kind = sniff(data)
+    layout: Layout | Rejection
+    if kind == "pdf":
+        layout = read_pdf(data)
+    elif kind == "docx":
+        layout = read_docx(data)
+    elif kind == "zip":
+        return _zip_folder(data)
+    else:
+        outcome, reason = _BY_KIND[kind]
+        return DocumentResult(outcome, reason, None)
+    if isinstance(layout, Rejection):
+        return DocumentResult(layout.outcome, layout.reason, None)
+    form = _best_form(layout)
+    if form is None:
+        return DocumentResult("not_a_form", NOT_FORM, None)
+    if form.is_blank():
+        return DocumentResult("not_a_form", BLANK, None)
+    if form.missing():
+        return DocumentResult("needs_info", INCOMPLETE, form)
+    return DocumentResult("referral", COMPLETE, form)
+
+
+def _best_form(layout: Layout) -> ParsedForm | None:
+    """Read the layout against every known form version; keep the fullest reading."""
+    best: ParsedForm | None = None
+    for form_id in available_forms():
+        form = read_form(layout, load_form(form_id))
+        if form is not None and (best is None or len(form.values) > len(best.values)):
+            best = form
+    return best
+
+
+def _zip_folder(data: bytes) -> DocumentResult:
+    """A zip that is not a Word file: worth a reply only if it seems to hold a form."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = [n.lower() for n in zf.namelist()]
+    if any(n.endswith((".docx", ".doc", ".pdf", ".docm")) for n in names):
+        return DocumentResult(
+            "rejected",
+            "a compressed (zip) folder; please attach the referral form itself",
+            None,
+        )
+    return DocumentResult("not_a_form", "a compressed (zip) folder, not a referral form", None)

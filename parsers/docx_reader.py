@@ -1,0 +1,343 @@
+"""Read a Word .docx into a Layout by walking its XML.
+
+python-docx is not used: it skips text inside content controls (w:sdt) and inflates
+every zip member without a size limit. Here the zip is checked first (`zip_guard`),
+members are read with a cap, and the XML parser resolves no entities.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+
+from lxml import etree
+
+from parsers.layout import CHECKED, UNCHECKED, Block, Cell, Layout, Para, Rejection, Table
+from parsers.symbols import map_symbol_text, symbol_font
+from parsers.zip_guard import DEFAULT_LIMITS, UnsafeZip, ZipLimits, check_zip, read_member
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+
+WORD_MAIN_TYPES = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+)
+MACRO_MAIN_TYPES = (
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+)
+
+SCANNED = "scanned image: needs keying in by hand"
+
+_FALSE = {"0", "false", "off"}
+
+
+def _w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def _parser() -> etree.XMLParser:
+    # No entity expansion, no DTD loading, no network: the XML is untrusted.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def read_docx(data: bytes, limits: ZipLimits = DEFAULT_LIMITS) -> Layout | Rejection:
+    """The document's blocks, or why it cannot be read. Never raises."""
+    try:
+        return _read(data, limits)
+    except UnsafeZip as exc:
+        return Rejection("rejected", str(exc))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
+        return Rejection("rejected", "the Word file is damaged and cannot be opened")
+    except etree.XMLSyntaxError:
+        return Rejection("rejected", "the Word file is damaged (its text cannot be read)")
+    except NotImplementedError:
+        return Rejection("rejected", "the Word file uses a compression we cannot open")
+    except Exception:  # noqa: BLE001 - a bad upload must never stop the pipeline
+        return Rejection("rejected", "the Word file could not be read")
+
+
+def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    check_zip(zf, limits)
+    names = zf.namelist()
+    if any(posixpath.basename(n).lower() == "vbaproject.bin" for n in names):
+        return Rejection(
+            "rejected", "the Word file contains macros (.docm); please save it as .docx"
+        )
+    if "[Content_Types].xml" not in names:
+        return Rejection("not_a_form", "not a Word document")
+    types = etree.fromstring(
+        read_member(zf, "[Content_Types].xml", limits.max_member_bytes), _parser()
+    )
+    main = _main_part(zf, names, limits)
+    part_type = _part_type(types, main)
+    if part_type in MACRO_MAIN_TYPES:
+        return Rejection(
+            "rejected", "the Word file contains macros (.docm); please save it as .docx"
+        )
+    if main not in names or part_type not in WORD_MAIN_TYPES:
+        return Rejection("not_a_form", "not a Word document")
+    root = etree.fromstring(read_member(zf, main, limits.max_member_bytes), _parser())
+    body = root.find(_w("body"))
+    blocks = _Walker().blocks(body) if body is not None else []
+    layout = Layout("docx", blocks)
+    if not layout.has_text() and any(n.startswith("word/media/") for n in names):
+        return Rejection("rejected", SCANNED)
+    return layout
+
+
+def _main_part(zf: zipfile.ZipFile, names: list[str], limits: ZipLimits) -> str:
+    """Path of the main document part, from the package relationships."""
+    if "_rels/.rels" in names:
+        rels = etree.fromstring(read_member(zf, "_rels/.rels", limits.max_member_bytes), _parser())
+        for rel in rels.iter(f"{{{REL}}}Relationship"):
+            if rel.get("Type") == OFFICE_DOC and rel.get("TargetMode") != "External":
+                return posixpath.normpath(rel.get("Target", "").lstrip("/"))
+    return "word/document.xml"
+
+
+def _part_type(types: etree._Element, part: str) -> str:
+    """Content type of a part, from [Content_Types].xml (override, else by extension)."""
+    for o in types.iter(f"{{{CT}}}Override"):
+        if o.get("PartName", "").lstrip("/") == part:
+            return o.get("ContentType", "")
+    ext = part.rsplit(".", 1)[-1].lower()
+    for d in types.iter(f"{{{CT}}}Default"):
+        if d.get("Extension", "").lower() == ext:
+            return d.get("ContentType", "")
+    return ""
+
+
+def _on(el: etree._Element | None, attr: str = _w("val")) -> bool:
+    """A Word on/off property: present and not switched off."""
+    return el is not None and (el.get(attr) or "1").lower() not in _FALSE
+
+
+def _local(el: etree._Element) -> str:
+    tag = el.tag
+    return tag.split("}", 1)[1] if isinstance(tag, str) and "}" in tag else ""
+
+
+def _ns(el: etree._Element) -> str:
+    tag = el.tag
+    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+class _Walker:
+    """Walks the body in document order, numbering tables for provenance."""
+
+    def __init__(self) -> None:
+        self.tables = 0
+        self.paras = 0
+
+    # -- block level --------------------------------------------------------------
+
+    def blocks(self, parent: etree._Element) -> list[Block]:
+        out: list[Block] = []
+        for ch in parent:
+            if _ns(ch) != W:
+                continue
+            tag = _local(ch)
+            if tag == "p":
+                self.paras += 1
+                out.append(Para(self.para_text(ch), f"docx paragraph {self.paras}"))
+            elif tag == "tbl":
+                out.extend(self.table(ch))
+            elif tag == "sdt":
+                if not _placeholder(ch):
+                    out.extend(self.blocks(_content(ch)))
+            elif tag in ("customXml", "ins", "moveTo"):
+                out.extend(self.blocks(ch))
+        return out
+
+    def table(self, tbl: etree._Element) -> list[Block]:
+        rows = list(_rows(tbl))
+        if any(tc.find(f".//{_w('tbl')}") is not None for tr in rows for tc in _cells(tr)):
+            # A table used only for layout (tables inside it): read what it holds.
+            out: list[Block] = []
+            for tr in rows:
+                for tc in _cells(tr):
+                    out.extend(self.blocks(tc))
+            return out
+        self.tables += 1
+        n = self.tables
+        table_rows: list[list[Cell]] = []
+        for r, tr in enumerate(rows, start=1):
+            cells: list[Cell] = []
+            for c, tc in enumerate(_cells(tr), start=1):
+                where = f"docx table {n} row {r} cell {c}"
+                paras = [Para(t, where) for t in self.cell_texts(tc)]
+                cells.append(Cell(paras, where))
+            table_rows.append(cells)
+        return [Table(table_rows, f"docx table {n}")]
+
+    def cell_texts(self, parent: etree._Element) -> list[str]:
+        out: list[str] = []
+        for ch in parent:
+            if _ns(ch) != W:
+                continue
+            tag = _local(ch)
+            if tag == "p":
+                out.append(self.para_text(ch))
+            elif tag == "sdt":
+                if not _placeholder(ch):
+                    out.extend(self.cell_texts(_content(ch)))
+            elif tag in ("customXml", "ins", "moveTo"):
+                out.extend(self.cell_texts(ch))
+        return out
+
+    # -- inline level -------------------------------------------------------------
+
+    def para_text(self, p: etree._Element) -> str:
+        out: list[str] = []
+        self._inline(p, out)
+        return "".join(out)
+
+    def _inline(self, parent: etree._Element, out: list[str]) -> None:
+        for ch in parent:
+            if _ns(ch) != W:
+                continue  # drawings, math, mc:AlternateContent: not answers
+            tag = _local(ch)
+            if tag == "r":
+                self._run(ch, out)
+            elif tag == "sdt":
+                self._inline_sdt(ch, out)
+            elif tag in (
+                "hyperlink",
+                "smartTag",
+                "customXml",
+                "ins",
+                "moveTo",
+                "fldSimple",
+                "bdo",
+                "dir",
+            ):
+                self._inline(ch, out)
+            # w:del / w:moveFrom are tracked deletions: not part of the answer.
+
+    def _inline_sdt(self, sdt: etree._Element, out: list[str]) -> None:
+        pr = sdt.find(_w("sdtPr"))
+        box = pr.find(f"{{{W14}}}checkbox") if pr is not None else None
+        if box is not None:
+            out.append(
+                CHECKED if _on(box.find(f"{{{W14}}}checked"), f"{{{W14}}}val") else UNCHECKED
+            )
+            return
+        if _placeholder(sdt):
+            return
+        content = _content(sdt)
+        if any(_local(c) == "p" for c in content):
+            # A block control inside a run context: keep its paragraphs as lines.
+            out.append("\n".join(self.cell_texts(content)))
+        else:
+            self._inline(content, out)
+
+    def _run(self, r: etree._Element, out: list[str]) -> None:
+        rpr = r.find(_w("rPr"))
+        skip = False
+        font: str | None = None
+        if rpr is not None:
+            # Hidden and struck-through text is not what the sender meant to say.
+            skip = any(_on(rpr.find(_w(t))) for t in ("vanish", "webHidden", "strike", "dstrike"))
+            fonts = rpr.find(_w("rFonts"))
+            if fonts is not None:
+                font = next(
+                    (
+                        fonts.get(_w(a))
+                        for a in ("ascii", "hAnsi", "cs", "eastAsia")
+                        if fonts.get(_w(a))
+                    ),
+                    None,
+                )
+        for ch in r:
+            if _ns(ch) != W:
+                continue
+            tag = _local(ch)
+            if tag == "t" and not skip:
+                out.append(map_symbol_text(font, ch.text or ""))
+            elif tag == "tab" and not skip:
+                out.append("\t")
+            elif tag in ("br", "cr") and not skip:
+                out.append("\n")
+            elif tag == "noBreakHyphen" and not skip:
+                out.append("-")
+            elif tag == "sym" and not skip:
+                sym_font = ch.get(_w("font"))
+                code = ch.get(_w("char"), "")
+                try:
+                    char = chr(int(code, 16))
+                except ValueError:
+                    continue
+                out.append(
+                    map_symbol_text(sym_font if symbol_font(sym_font) else "wingdings", char)
+                )
+            elif tag == "fldChar" and ch.get(_w("fldCharType")) == "begin":
+                out.append(_legacy_field(ch))
+
+
+def _legacy_field(fld: etree._Element) -> str:
+    """Text shown by a legacy form field that has no result runs (checkbox, drop-down)."""
+    ff = fld.find(_w("ffData"))
+    if ff is None:
+        return ""
+    box = ff.find(_w("checkBox"))
+    if box is not None:
+        # An explicit w:checked wins; otherwise the field shows its default state.
+        state = box.find(_w("checked"))
+        if state is None:
+            state = box.find(_w("default"))
+        return CHECKED if _on(state) else UNCHECKED
+    dd = ff.find(_w("ddList"))
+    if dd is not None:
+        entries = [e.get(_w("val"), "") for e in dd.findall(_w("listEntry"))]
+        res = dd.find(_w("result"))
+        idx = (
+            int(res.get(_w("val"), "0"))
+            if res is not None and (res.get(_w("val")) or "").isdigit()
+            else 0
+        )
+        return entries[idx] if 0 <= idx < len(entries) else ""
+    return ""
+
+
+def _content(sdt: etree._Element) -> etree._Element:
+    c = sdt.find(_w("sdtContent"))
+    return c if c is not None else etree.Element(_w("sdtContent"))
+
+
+def _placeholder(sdt: etree._Element) -> bool:
+    """A content control still showing its placeholder holds no answer."""
+    pr = sdt.find(_w("sdtPr"))
+    return pr is not None and _on(pr.find(_w("showingPlcHdr")))
+
+
+def _rows(tbl: etree._Element) -> list[etree._Element]:
+    out: list[etree._Element] = []
+    for ch in tbl:
+        tag = _local(ch)
+        if tag == "tr":
+            out.append(ch)
+        elif tag == "sdt":  # repeating-section controls wrap rows
+            out.extend(_rows(_content(ch)))
+        elif tag in ("customXml", "ins"):
+            out.extend(_rows(ch))
+    return out
+
+
+def _cells(tr: etree._Element) -> list[etree._Element]:
+    out: list[etree._Element] = []
+    for ch in tr:
+        tag = _local(ch)
+        if tag == "tc":
+            out.append(ch)
+        elif tag == "sdt":
+            out.extend(_cells(_content(ch)))
+        elif tag == "customXml":
+            out.extend(_cells(ch))
+    return out

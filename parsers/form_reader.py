@@ -1,0 +1,526 @@
+"""Find a form's answers in a Layout by their labels, wherever the sender put them.
+
+An answer is looked for, in this order: in the same cell after the label ("Name: X"),
+in the cell to the right, in the cell below, in the paragraphs after a label paragraph.
+Grids are recognised by their header rows, and their columns by header text, so added,
+removed or reordered rows and columns do not matter. Nothing is matched by position
+alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.choices import read_choice
+from parsers.formdef import (
+    ColumnDef,
+    FieldDef,
+    FormDef,
+    GridDef,
+    LabelMatcher,
+    ProcessGridDef,
+    abbreviates,
+    best_similarity,
+    label_variants,
+    normalise_label,
+)
+from parsers.layout import Cell, Layout, Para, Table
+from parsers.normalise import (
+    Normalised,
+    normalise_date,
+    normalise_email,
+    normalise_nhs_number,
+    normalise_phone,
+    normalise_text,
+)
+from parsers.record import FieldValue, GridRow, ParsedForm, Problem
+
+HEADING_THRESHOLD = 0.85
+
+
+@dataclass
+class _Answer:
+    """The raw answer found for one field, before normalisation."""
+
+    paras: list[Para]
+    where: str
+
+
+@dataclass
+class _State:
+    section: int = 0
+    answers: dict[str, _Answer] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    grid_rows: dict[str, list[GridRow]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    marker: bool = False
+
+
+class FormReader:
+    """Reads one form definition's answers out of any Layout."""
+
+    def __init__(self, form: FormDef) -> None:
+        self.form = form
+        self.matcher = LabelMatcher(form)
+        self._placeholders = [
+            re.compile(r"\s*".join(re.escape(w) for w in p.split()), re.IGNORECASE)
+            for p in form.placeholders
+        ]
+        self._markers = [normalise_label(m) for m in form.markers]
+        self._ignore = [normalise_label(t) for t in form.ignore_tables]
+        self._headings: list[tuple[int, list[str]]] = [
+            (s.number, _dedupe([normalise_label(s.heading), normalise_label(s.title)]))
+            for s in form.sections
+        ]
+
+    # ------------------------------------------------------------------ entry point
+
+    def read(self, layout: Layout) -> ParsedForm | None:
+        """The filled form, or None when the layout is not this form at all."""
+        st = _State()
+        pending: list[Para] = []
+        for block in layout.blocks:
+            if isinstance(block, Para):
+                pending.append(block)
+                continue
+            self._paras(pending, st)
+            pending = []
+            self._table(block, st)
+        self._paras(pending, st)
+        for hint in layout.hints:
+            m = self.matcher.match(hint.label, 0)
+            if m is not None and not self._has_text(st.answers.get(m[0].key)):
+                st.seen.add(m[0].key)
+                st.answers[m[0].key] = _Answer([Para(hint.value, hint.where)], hint.where)
+        if not self._recognised(st):
+            return None
+        return self._build(st, layout.source)
+
+    def _recognised(self, st: _State) -> bool:
+        labelled = [f for f in self.form.fields if f.section and not self._is_process(f)]
+        share = len(st.seen & {f.key for f in labelled}) / max(len(labelled), 1)
+        return (st.marker and share >= 0.15) or share >= self.form.min_label_share
+
+    # ------------------------------------------------------------------ paragraphs
+
+    def _paras(self, paras: list[Para], st: _State) -> None:
+        """Body paragraphs (or a cell's): headings, "Label: value", label then answer lines."""
+        current: FieldDef | None = None
+        for p in paras:
+            text = p.text.strip()
+            if not text:
+                continue
+            self._check_marker(text, st)
+            heading = self._heading(text)
+            if heading:
+                st.section = heading
+                current = None
+                continue
+            whole = self._match(text, st)
+            if whole is not None:
+                current = whole
+                self._start(whole, [], p.where, st)
+                continue
+            split = self._split_label(text, st)
+            if split is not None:
+                current, rest = split
+                self._start(current, [Para(rest, p.where)], p.where, st)
+                continue
+            if current is not None:
+                st.answers[current.key].paras.append(p)
+
+    def _start(self, f: FieldDef, paras: list[Para], where: str, st: _State) -> None:
+        """Record that a field's label was found, keeping the first answer that has text."""
+        st.seen.add(f.key)
+        st.section = f.section or st.section
+        old = st.answers.get(f.key)
+        if old is None or not self._has_text(old):
+            st.answers[f.key] = _Answer(paras, where)
+
+    # ------------------------------------------------------------------ tables
+
+    def _table(self, table: Table, st: _State) -> None:
+        rows = [r for r in table.rows if r]
+        if not rows:
+            return
+        first = normalise_label(rows[0][0].text) if rows[0] else ""
+        if any(first.startswith(t) for t in self._ignore if t):
+            return
+        for row in rows[:3]:
+            for c in row:
+                self._check_marker(c.text, st)
+        grid = self._find_grid(rows)
+        if grid is not None:
+            self._grid(grid[0], rows[grid[1] + 1 :], grid[2], st)
+            return
+        for pg in self.form.process_grids:
+            if self._process_grid(pg, rows, st):
+                return
+        self._label_table(rows, st)
+
+    def _label_table(self, rows: list[list[Cell]], st: _State) -> None:
+        used: set[tuple[int, int]] = set()
+        last: FieldDef | None = None
+        for r, row in enumerate(rows):
+            texts = [c.text.strip() for c in row]
+            nonempty = [t for t in texts if t]
+            if len(set(nonempty)) == 1:
+                heading = self._heading(nonempty[0])
+                if heading:
+                    st.section, last = heading, None
+                    continue
+            if (
+                row
+                and not texts[0]
+                and last is not None
+                and nonempty
+                and not any(self._is_label(c, st) for c in row)
+            ):
+                # No label: the answer above continues (page break, merged label cell).
+                for c in row[1:]:
+                    st.answers[last.key].paras.extend(c.paras)
+                continue
+            last = None
+            i = 0
+            while i < len(row):
+                cell = row[i]
+                if (r, i) in used or cell.is_empty():
+                    i += 1
+                    continue
+                hit = self._label_cell(cell, st)
+                if hit is None:
+                    self._paras(cell.paras, st)
+                    i += 1
+                    continue
+                f, rest = hit
+                if rest:
+                    self._start(f, rest, cell.where, st)
+                elif i + 1 < len(row) and not self._is_label(row[i + 1], st):
+                    self._start(f, list(row[i + 1].paras), row[i + 1].where, st)
+                    i += 1
+                elif (below := _cell_at(rows, r + 1, i)) is not None and not self._is_label(
+                    below, st
+                ):
+                    self._start(f, list(below.paras), below.where, st)
+                    used.add((r + 1, i))
+                else:
+                    self._start(f, [], cell.where, st)
+                last = f
+                i += 1
+
+    def _label_cell(self, cell: Cell, st: _State) -> tuple[FieldDef, list[Para]] | None:
+        """The field a cell labels, and any answer written in the same cell after the label."""
+        paras = [p for p in cell.paras if p.text.strip()]
+        if not paras:
+            return None
+        whole = self._match(" ".join(p.text for p in paras), st)
+        if whole is not None:
+            return whole, []
+        first = self._match(paras[0].text, st)
+        if first is not None:
+            return first, paras[1:]
+        split = self._split_label(paras[0].text, st)
+        if split is not None:
+            return split[0], [Para(split[1], paras[0].where), *paras[1:]]
+        return None
+
+    def _is_label(self, cell: Cell, st: _State) -> bool:
+        paras = [p for p in cell.paras if p.text.strip()]
+        if not paras:
+            return False
+        return self._match(" ".join(p.text for p in paras), st) is not None
+
+    # ------------------------------------------------------------------ grids
+
+    def _find_grid(
+        self, rows: list[list[Cell]]
+    ) -> tuple[GridDef, int, dict[int, ColumnDef]] | None:
+        """The grid whose header row this table has: (grid, header row index, columns)."""
+        best: tuple[float, GridDef, int, dict[int, ColumnDef]] | None = None
+        for r, row in enumerate(rows[:2]):
+            nonempty = [c for c in row if not c.is_empty()]
+            for grid in self.form.grids:
+                cols = self._header_map(row, grid.columns)
+                need = min(grid.min_header_matches, len(grid.columns))
+                if len(cols) < need or len(cols) < 0.6 * len(nonempty):
+                    continue
+                score = len(cols) / len(grid.columns)
+                if best is None or score > best[0]:
+                    best = (score, grid, r, cols)
+        return None if best is None else (best[1], best[2], best[3])
+
+    def _header_map(self, row: list[Cell], columns: list[ColumnDef]) -> dict[int, ColumnDef]:
+        """Which column definition each header cell names (each used once, best first)."""
+        scored: list[tuple[float, int, int]] = []
+        for i, cell in enumerate(row):
+            text = normalise_label(cell.text)
+            if not text:
+                continue
+            for j, col in enumerate(columns):
+                variants = _dedupe(
+                    [v for n in (col.header, *col.variants) for v in label_variants(n)]
+                )
+                s = _header_score(text, variants, self.form.label_threshold)
+                if s:
+                    scored.append((s, i, j))
+        out: dict[int, ColumnDef] = {}
+        taken: set[int] = set()
+        for _s, i, j in sorted(scored, reverse=True):
+            if i not in out and j not in taken:
+                out[i] = columns[j]
+                taken.add(j)
+        return out
+
+    def _grid(
+        self, grid: GridDef, rows: list[list[Cell]], cols: dict[int, ColumnDef], st: _State
+    ) -> None:
+        out = st.grid_rows.setdefault(grid.key, [])
+        header = [normalise_label(c.header) for c in cols.values()]
+        for row in rows:
+            cells = {i: row[i] for i in cols if i < len(row)}
+            if all(self._clean(c.text) == "" for c in cells.values()):
+                continue
+            texts = [normalise_label(c.text) for c in cells.values()]
+            if texts == header[: len(texts)]:
+                continue  # header repeated after a page break
+            n = len(out) + 1
+            values: GridRow = {}
+            for i, cell in cells.items():
+                col = cols[i]
+                raw = self._clean(cell.text)
+                key = f"{grid.key}[{n}].{col.key}"
+                label = f"{grid.title} row {n} – {col.header}"
+                result = self._normalise(col.type, raw, col.options, False)
+                if result.problem:
+                    st.problems.append(
+                        Problem(
+                            key, label, "invalid", f"{label}: {result.problem}", raw, cell.where
+                        )
+                    )
+                elif result.value:
+                    values[col.key] = FieldValue(key, result.value, raw, cell.where)
+            out.append(values)
+
+    def _process_grid(self, pg: ProcessGridDef, rows: list[list[Cell]], st: _State) -> bool:
+        """Read the parallel-processes grid if this table is it; True when it was."""
+        header_at = -1
+        cols: dict[str, int] = {}
+        for r, row in enumerate(rows[:2]):
+            found = self._process_header(pg, row)
+            if len(found) >= 2:
+                header_at, cols = r, found
+                break
+        matched: list[tuple[int, int]] = []  # (row index, process row index)
+        for r, row in enumerate(rows):
+            if r <= header_at or not row:
+                continue
+            k = self._process_row(pg, row[cols.get("process", 0)].text)
+            if k is not None:
+                matched.append((r, k))
+        if header_at < 0 and len(matched) < 2:
+            return False
+        if not matched:
+            return header_at >= 0
+        for r, k in matched:
+            prow = pg.rows[k]
+            row = rows[r]
+            label_col = cols.get("process", 0)
+            status_col = cols.get("status")
+            details_col = cols.get("details")
+            if status_col is None or details_col is None:
+                # Headers unreadable: the status is the cell with options in it.
+                rest = [i for i in range(len(row)) if i != label_col]
+                with_opts = [
+                    i
+                    for i in rest
+                    if read_choice(row[i].text, pg.status_options).selected
+                    or any(ch in row[i].text for ch in "☐☒")
+                ]
+                status_col = (
+                    status_col if status_col is not None else (with_opts[0] if with_opts else None)
+                )
+                others = [i for i in rest if i != status_col]
+                details_col = (
+                    details_col if details_col is not None else (others[0] if others else None)
+                )
+            for key, col in (
+                (pg.status_key(prow), status_col),
+                (pg.details_key(prow), details_col),
+            ):
+                if col is not None and col < len(row):
+                    f = self.form.field(key)
+                    st.seen.add(key)
+                    st.answers[key] = _Answer(list(row[col].paras), row[col].where)
+                    st.section = f.section or st.section
+        return True
+
+    def _process_header(self, pg: ProcessGridDef, row: list[Cell]) -> dict[str, int]:
+        heads = {
+            "process": (pg.process_header, pg.process_variants),
+            "status": (pg.status_header, pg.status_variants),
+            "details": (pg.details_header, pg.details_variants),
+        }
+        out: dict[str, int] = {}
+        for i, cell in enumerate(row):
+            text = normalise_label(cell.text)
+            for name, (head, variants) in heads.items():
+                vs = _dedupe([v for n in (head, *variants) for v in label_variants(n)])
+                if name not in out and _header_score(text, vs, self.form.label_threshold):
+                    out[name] = i
+                    break
+        return out
+
+    def _process_row(self, pg: ProcessGridDef, text: str) -> int | None:
+        norm = normalise_label(text)
+        best: tuple[float, int] | None = None
+        for k, row in enumerate(pg.rows):
+            vs = _dedupe([v for n in (row.label, *row.aliases) for v in label_variants(n)])
+            s = best_similarity(norm, vs, self.form.label_threshold)
+            if s >= self.form.label_threshold and (best is None or s > best[0]):
+                best = (s, k)
+        return None if best is None else best[1]
+
+    # ------------------------------------------------------------------ building the record
+
+    def _build(self, st: _State, source: str) -> ParsedForm:
+        form = ParsedForm(self.form, source=source)
+        form.grids = st.grid_rows
+        problems: list[Problem] = []
+        for f in self.form.fields:
+            label = f.label.strip().removesuffix("*").strip()
+            ans = st.answers.get(f.key)
+            raw = self._clean("\n".join(p.text for p in ans.paras)) if ans else ""
+            where = ans.where if ans else ""
+            result = self._normalise(f.type, raw, f.options, f.type == "multi-choice")
+            if result.problem:
+                problems.append(
+                    Problem(f.key, label, "invalid", f"{label}: {result.problem}", raw, where)
+                )
+            elif result.value:
+                value: str | list[str] = (
+                    result.value.split("\n") if f.type == "multi-choice" else result.value
+                )
+                form.values[f.key] = FieldValue(f.key, value, raw, where)
+            elif f.mandatory and f.key in st.seen:
+                problems.append(
+                    Problem(
+                        f.key,
+                        label,
+                        "missing",
+                        f"{label} is required but was left empty",
+                        raw,
+                        where,
+                    )
+                )
+            elif f.mandatory:
+                problems.append(
+                    Problem(f.key, label, "unreadable", f"{label} could not be found on the form")
+                )
+        form.problems = problems + st.problems
+        return form
+
+    def _normalise(self, kind: str, raw: str, options: list[str], multi: bool) -> Normalised:
+        if kind in ("choice", "multi-choice"):
+            choice = read_choice(raw, options, self.form.choice_aliases, multi=multi)
+            if choice.problem:
+                return Normalised(problem=choice.problem)
+            return Normalised("\n".join(choice.selected) if choice.selected else None)
+        if kind == "date":
+            return normalise_date(raw)
+        if kind == "phone":
+            return normalise_phone(raw)
+        if kind == "email":
+            return normalise_email(raw)
+        if kind == "nhs_number":
+            return normalise_nhs_number(raw)
+        return normalise_text(raw)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _match(self, text: str, st: _State) -> FieldDef | None:
+        m = self.matcher.match(text, st.section)
+        if m is None or self._is_process(m[0]):
+            return None
+        return m[0]
+
+    def _split_label(self, text: str, st: _State) -> tuple[FieldDef, str] | None:
+        """'Label: answer' or 'Label answer' on one line -> (field, answer)."""
+        first, _, after = text.partition("\n")
+        if ":" in first:
+            left, _, right = first.partition(":")
+            if 0 < len(left.split()) <= 12:
+                f = self._match(left, st)
+                if f is not None:
+                    return f, (right + ("\n" + after if after else "")).strip()
+        words = first.split()
+        hit = self.matcher.exact_prefix(words, st.section)
+        if hit is not None and hit[1] < len(words) and not self._is_process(hit[0]):
+            rest = " ".join(words[hit[1] :]).lstrip("*:-–— ").strip()
+            if rest:
+                return hit[0], rest + ("\n" + after if after else "")
+        return None
+
+    def _heading(self, text: str) -> int:
+        norm = normalise_label(text)
+        if not norm or len(norm) > 80:
+            return 0
+        bare = re.sub(r"^(?:section\s+)?(?:\d+\s+)?", "", norm)
+        for number, variants in self._headings:
+            if best_similarity(norm, variants, HEADING_THRESHOLD) >= HEADING_THRESHOLD or (
+                bare != norm
+                and best_similarity(bare, variants, HEADING_THRESHOLD) >= HEADING_THRESHOLD
+            ):
+                return number
+        return 0
+
+    def _check_marker(self, text: str, st: _State) -> None:
+        if not st.marker:
+            norm = normalise_label(text)
+            st.marker = any(m and m in norm for m in self._markers)
+
+    def _clean(self, text: str) -> str:
+        """Text with the form's placeholder prompts taken out."""
+        for p in self._placeholders:
+            text = p.sub(" ", text)
+        return text.strip()
+
+    def _has_text(self, ans: _Answer | None) -> bool:
+        return ans is not None and bool(self._clean("\n".join(p.text for p in ans.paras)))
+
+    def _is_process(self, f: FieldDef) -> bool:
+        return any(f.key.startswith(pg.key + ".") for pg in self.form.process_grids)
+
+
+def _header_score(text: str, variants: list[str], threshold: float) -> float:
+    """Similarity of a header cell to a column's names; a shortened header also counts."""
+    s = best_similarity(text, variants, threshold)
+    if s >= threshold:
+        return s
+    for v in variants:
+        # "Relationship" for "Relationship to child", "Parental resp." for
+        # "Parental responsibility (Yes/No)".
+        if (len(text) >= 4 and abbreviates(text, v, extra_words=3)) or (
+            len(v) >= 4 and abbreviates(v, text, extra_words=3)
+        ):
+            return threshold
+    return 0.0
+
+
+def _cell_at(rows: list[list[Cell]], r: int, i: int) -> Cell | None:
+    if r < len(rows) and i < len(rows[r]):
+        return rows[r][i]
+    return None
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for i in items:
+        if i and i not in out:
+            out.append(i)
+    return out
+
+
+def read_form(layout: Layout, form: FormDef) -> ParsedForm | None:
+    """Read `layout` as `form`; None when it is not that form."""
+    return FormReader(form).read(layout)

@@ -1,0 +1,296 @@
+"""Read a PDF (a form exported from Word/LibreOffice, or a fillable one) into a Layout.
+
+Tables come from the ruling lines (pdfplumber), words are placed into cells by position,
+and fillable-field (AcroForm) values are put on the page where their boxes are, so they
+are read like typed text. Never raises: a bad file gives a Rejection.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pdfplumber
+import pypdf
+
+from parsers.layout import (
+    CHECKED,
+    UNCHECKED,
+    Block,
+    Cell,
+    FieldHint,
+    Layout,
+    Para,
+    Rejection,
+    Table,
+)
+from parsers.pdf_text import Line, Word, base_pitch, group_lines, paragraphs
+from parsers.symbols import map_symbol_text
+
+MAX_PAGES = 30
+SCANNED = "scanned image: needs keying in by hand"
+DAMAGED = "the PDF file is damaged and cannot be read"
+LOCKED = "the PDF is password-protected; please send it without a password"
+MIN_TEXT_CHARS = 20  # below this a "text" layer is scanner noise, not a form
+
+
+def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> Layout | Rejection:
+    """The document's blocks, or why it cannot be read. Never raises."""
+    try:
+        return _read(data, max_pages)
+    except Exception:  # noqa: BLE001 - a bad upload must never stop the pipeline
+        return Rejection("rejected", DAMAGED)
+
+
+@dataclass
+class _Region:
+    """A table (or a free line) on one page, before becoming a block."""
+
+    page: int
+    top: float
+    bottom: float
+    cols: tuple[float, ...]
+    rows: list[list[_RawCell]] | None = None
+    para: Para | None = None
+
+
+@dataclass
+class _RawCell:
+    """A table cell's box and the lines of words found inside it."""
+
+    bbox: tuple[float, float, float, float]
+    lines: list[Line]
+
+
+def _read(data: bytes, max_pages: int) -> Layout | Rejection:
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        encrypted = reader.is_encrypted
+    except Exception:  # noqa: BLE001
+        return Rejection("rejected", DAMAGED)
+    if encrypted:
+        try:
+            opened = bool(reader.decrypt(""))  # an empty user password opens without asking
+        except Exception:  # noqa: BLE001
+            opened = False
+        if not opened:
+            return Rejection("rejected", LOCKED)
+    widgets, hints = _widgets(reader, max_pages)
+
+    page_lines: list[list[Line]] = []
+    page_regions: list[list[_Region]] = []
+    heights: list[float] = []
+    chars = 0
+    with pdfplumber.open(io.BytesIO(data), password="" if encrypted else None) as pdf:
+        for n, page in enumerate(pdf.pages[:max_pages]):
+            words = _page_words(page) + widgets.get(n, [])
+            chars += sum(len(w.text.strip()) for w in words)
+            tables, loose = _tables(page, n, words)
+            page_regions.append(tables)
+            page_lines.append(group_lines(loose))
+            heights.append(float(page.height))
+    if chars < MIN_TEXT_CHARS and not any(h.value.strip() for h in hints):
+        return Rejection("rejected", SCANNED)
+
+    drop = _running_heads(page_lines, heights)
+    cell_lines = [c.lines for rs in page_regions for r in rs for row in r.rows or [] for c in row]
+    pitches = base_pitch(page_lines + cell_lines)
+    regions: list[_Region] = []
+    for n, (lines, page_tables) in enumerate(zip(page_lines, page_regions, strict=True)):
+        free = [
+            _Region(n, ln.top, ln.top, (), para=Para(ln.text, _where(n, ln.words[0])))
+            for ln in lines
+            if _head_key(ln.text) not in drop or not _in_margin(ln, heights[n])
+        ]
+        regions.extend(sorted(free + page_tables, key=lambda r: r.top))
+    return Layout("pdf", _blocks(regions, pitches), hints)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _page_words(page: Any) -> list[Word]:
+    out: list[Word] = []
+    for w in page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False):
+        text = map_symbol_text(w.get("fontname"), w["text"])
+        if text.strip():
+            out.append(
+                Word(text, w["x0"], w["x1"], w["top"], w["bottom"], float(w.get("size") or 10))
+            )
+    return out
+
+
+def _widgets(
+    reader: pypdf.PdfReader, max_pages: int
+) -> tuple[dict[int, list[Word]], list[FieldHint]]:
+    """Fillable-field values as words placed in their boxes, and as label/value hints."""
+    words: dict[int, list[Word]] = {}
+    hints: list[FieldHint] = []
+    for n, page in enumerate(reader.pages[:max_pages]):
+        annots = page.get("/Annots")
+        if not annots:
+            continue
+        llx, _lly, _urx, ury = (float(v) for v in page.mediabox)
+        for ref in annots.get_object():
+            a = ref.get_object()
+            if a.get("/Subtype") != "/Widget" or "/Rect" not in a:
+                continue
+            x0, y0, x1, y1 = (float(v) for v in a["/Rect"])
+            x0, x1 = sorted((x0 - llx, x1 - llx))
+            top, bottom = sorted((ury - y1, ury - y0))
+            kind = _inherited(a, "/FT")
+            name = _field_name(a)
+            if kind == "/Btn":
+                if int(_inherited(a, "/Ff") or 0) & (1 << 16):
+                    continue  # push button
+                state = a.get("/AS")
+                if state is None:
+                    state = _inherited(a, "/V")
+                glyph = CHECKED if state not in (None, "/Off") else UNCHECKED
+                size = max(min(bottom - top, 14.0), 6.0)
+                words.setdefault(n, []).append(Word(glyph, x0, x0 + size, top, top + size, size))
+            elif kind in ("/Tx", "/Ch"):
+                value = _inherited(a, "/V")
+                if isinstance(value, list):
+                    value = "\n".join(str(v) for v in value)
+                text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+                if not text.strip():
+                    continue
+                lines = text.split("\n")
+                size = min(10.0, max((bottom - top) / max(len(lines), 1), 4.0))
+                for k, line in enumerate(lines):
+                    if line.strip():
+                        t = top + k * size * 1.15
+                        words.setdefault(n, []).append(
+                            Word(line, x0 + 1, x1 - 1, t, t + size, size, hard=True)
+                        )
+                label = str(_inherited(a, "/TU") or name)
+                hints.append(FieldHint(label, text, f"pdf page {n + 1} field {name}"))
+    return words, hints
+
+
+def _inherited(annot: Any, key: str) -> Any:
+    node = annot
+    for _ in range(20):  # parent chains are short; a loop guards against cycles
+        if node is None:
+            return None
+        if key in node:
+            return node[key].get_object() if hasattr(node[key], "get_object") else node[key]
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return None
+
+
+def _field_name(annot: Any) -> str:
+    parts: list[str] = []
+    node = annot
+    for _ in range(20):
+        if node is None:
+            break
+        if "/T" in node:
+            parts.append(str(node["/T"]))
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return ".".join(reversed(parts))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _tables(page: Any, n: int, words: list[Word]) -> tuple[list[_Region], list[Word]]:
+    """Tables on the page as regions of cells, and the words outside every table."""
+    regions: list[_Region] = []
+    inside: set[int] = set()
+    for t in page.find_tables():
+        x0, top, x1, bottom = t.bbox
+        rows: list[list[_RawCell]] = []
+        cols: set[float] = set()
+        for row in t.rows:
+            cells: list[_RawCell] = []
+            for bbox in row.cells:
+                if bbox is None:
+                    continue  # merged into the cell to its left
+                cx0, ctop, cx1, cbottom = bbox
+                cols.add(round(cx0))
+                members = [
+                    i for i, w in enumerate(words) if i not in inside and _centre_in(w, bbox)
+                ]
+                inside.update(members)
+                cells.append(_RawCell(bbox, group_lines([words[i] for i in members])))
+            rows.append(cells)
+        cols.add(round(x1))
+        regions.append(_Region(n, top, bottom, tuple(sorted(cols)), rows=rows))
+    free = [w for i, w in enumerate(words) if i not in inside]
+    return regions, free
+
+
+def _centre_in(w: Word, bbox: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = bbox
+    return x0 <= (w.x0 + w.x1) / 2 <= x1 and top <= w.middle <= bottom
+
+
+def _cell(n: int, raw: _RawCell, pitches: dict[float, float]) -> Cell:
+    cx0, ctop, cx1, _cb = raw.bbox
+    if not raw.lines:
+        return Cell([], f"pdf page {n + 1} at ({cx0:.0f},{ctop:.0f})")
+    # Text starts one padding in from the left edge; assume the same on the right.
+    pad = max(min(ln.x0 for ln in raw.lines) - cx0, 0.0)
+    paras = [Para(text, _where(n, w)) for text, w in paragraphs(raw.lines, cx1 - pad, pitches)]
+    return Cell(paras, paras[0].where)
+
+
+def _where(n: int, w: Word) -> str:
+    return f"pdf page {n + 1} at ({w.x0:.0f},{w.top:.0f})"
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _head_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.casefold().split()))
+
+
+def _in_margin(line: Line, height: float) -> bool:
+    return line.top < 0.1 * height or line.top > 0.9 * height
+
+
+def _running_heads(page_lines: list[list[Line]], heights: list[float]) -> set[str]:
+    """Header/footer lines: the same text (numbers aside) in the margin of several pages."""
+    if len(page_lines) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for lines, h in zip(page_lines, heights, strict=True):
+        seen.update({_head_key(ln.text) for ln in lines if _in_margin(ln, h)})
+    return {k for k, c in seen.items() if c >= 2}
+
+
+def _blocks(regions: list[_Region], pitches: dict[float, float]) -> list[Block]:
+    """Blocks in reading order; a table cut by a page break is joined back together."""
+    out: list[Block] = []
+    prev: _Region | None = None
+    for r in regions:
+        if r.para is not None:
+            out.append(r.para)
+            prev = None
+            continue
+        assert r.rows is not None
+        rows = [[_cell(r.page, c, pitches) for c in row] for row in r.rows]
+        if (
+            prev is not None
+            and prev.rows is not None
+            and r.page == prev.page + 1
+            and isinstance(out[-1], Table)
+            and _same_columns(prev.cols, r.cols)
+        ):
+            out[-1].rows.extend(rows)
+        else:
+            out.append(Table(rows, f"pdf page {r.page + 1} table at y={r.top:.0f}"))
+        prev = r
+    return out
+
+
+def _same_columns(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= 2 for x, y in zip(a, b, strict=True))

@@ -1,0 +1,143 @@
+"""Rebuild lines and paragraphs from positioned words on a PDF page.
+
+A PDF has no paragraphs, only words at positions. A new paragraph is assumed when the
+gap to the next line is larger than ordinary line spacing, or when the next line's first
+word would have fitted at the end of the previous line (so the break was typed, not a
+wrap). Wrapped lines are joined with a space; a word broken across lines (a long email
+address in a narrow cell, or a hyphenated word) is joined without one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from parsers.layout import CHECKED, UNCHECKED
+
+BOX_GLYPHS = {CHECKED, UNCHECKED, "☑", "□", "■"}
+
+
+@dataclass
+class Word:
+    """A word (or a whole injected line of a form-field value) with its box on the page."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    hard: bool = False  # from a fillable field: its own paragraph, never re-wrapped
+
+    @property
+    def middle(self) -> float:
+        """Vertical centre."""
+        return (self.top + self.bottom) / 2
+
+
+@dataclass
+class Line:
+    """Words sharing a baseline, left to right."""
+
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def x0(self) -> float:
+        return self.words[0].x0
+
+    @property
+    def x1(self) -> float:
+        return self.words[-1].x1
+
+    @property
+    def top(self) -> float:
+        return min(w.top for w in self.words)
+
+    @property
+    def size(self) -> float:
+        return max(w.size for w in self.words)
+
+    @property
+    def hard(self) -> bool:
+        return any(w.hard for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+def group_lines(words: list[Word]) -> list[Line]:
+    """Words grouped into lines (by vertical centre), top to bottom."""
+    lines: list[Line] = []
+    for w in sorted(words, key=lambda w: (w.middle, w.x0)):
+        for line in reversed(lines[-3:]):
+            ref = line.words[0]
+            if abs(ref.middle - w.middle) <= 0.45 * max(ref.size, w.size, 1.0):
+                line.words.append(w)
+                break
+        else:
+            lines.append(Line([w]))
+    for line in lines:
+        line.words.sort(key=lambda w: w.x0)
+    lines.sort(key=lambda ln: ln.top)
+    return lines
+
+
+def base_pitch(line_groups: list[list[Line]]) -> dict[float, float]:
+    """Ordinary line spacing per font size, from lines that follow each other closely."""
+    by_size: dict[float, list[float]] = {}
+    for lines in line_groups:
+        for a, b in zip(lines, lines[1:], strict=False):
+            pitch = b.top - a.top
+            if abs(a.size - b.size) < 0.5 and 0.9 * a.size < pitch < 2.5 * a.size:
+                by_size.setdefault(round(a.size, 1), []).append(round(pitch * 2) / 2)
+    out: dict[float, float] = {}
+    for size, pitches in by_size.items():
+        repeated = [p for p in sorted(set(pitches)) if pitches.count(p) >= 2]
+        out[size] = repeated[0] if repeated else statistics.median(pitches)
+    return out
+
+
+def paragraphs(
+    lines: list[Line], right: float, pitches: dict[float, float]
+) -> list[tuple[str, Word]]:
+    """Paragraph texts (with their first word) rebuilt from lines of one cell or column."""
+    out: list[tuple[str, Word]] = []
+    text = ""
+    first: Word | None = None
+    for i, line in enumerate(lines):
+        if first is None:
+            text, first = line.text, line.words[0]
+            continue
+        prev = lines[i - 1]
+        if line.hard or prev.hard or _new_paragraph(prev, line, right, pitches):
+            out.append((text, first))
+            text, first = line.text, line.words[0]
+        else:
+            text += _joiner(prev, right) + line.text
+    if first is not None:
+        out.append((text, first))
+    return out
+
+
+def _new_paragraph(prev: Line, line: Line, right: float, pitches: dict[float, float]) -> bool:
+    size = prev.size
+    base = pitches.get(round(size, 1), 1.15 * size)
+    if line.top - prev.top > base + max(0.1 * size, 1.0):
+        return True  # paragraph spacing
+    head = line.words[0]
+    if head.text in BOX_GLYPHS:
+        return True  # each tick-box option starts its own line
+    space = 0.28 * size
+    return prev.x1 + space + (head.x1 - head.x0) <= right + 0.5
+
+
+def _joiner(prev: Line, right: float) -> str:
+    last = prev.words[-1]
+    if last.text.endswith("-") and len(last.text) > 1:
+        return ""  # "looked-" + "after"
+    if len(prev.words) == 1:
+        char_w = (last.x1 - last.x0) / max(len(last.text), 1)
+        if right - last.x1 < 2 * char_w:
+            return ""  # one word filling the line was broken mid-word
+    return " "

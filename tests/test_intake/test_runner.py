@@ -1,0 +1,116 @@
+"""The runner's promises: keep first, move last, one bad message never stops the others."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from intake.runner import open_database, run_once
+from intake.settings import Settings
+from intake.sources.base import Destination
+from intake.sources.maildir import MaildirSource
+from notifications.transport import FolderTransport
+from storage.db import session_scope
+from storage.tables import InboundMessage, MessageState, OutboxMessage, Referral
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "maildir"
+
+
+def sample_names(outcome: str) -> list[str]:
+    expected = json.loads((SAMPLES / "EXPECTED.json").read_text())
+    return sorted(name for name, exp in expected.items() if exp["outcome"] == outcome)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url="", mail_source="maildir", smtp_host="")
+
+
+def seed(settings: Settings, names: list[str]) -> MaildirSource:
+    source = MaildirSource(settings.resolved_maildir)
+    for name in names:
+        shutil.copyfile(SAMPLES / "new" / name, settings.resolved_maildir / "new" / name)
+    return source
+
+
+def counts(settings: Settings) -> tuple[int, int, int]:
+    engine = open_database(settings)
+    with session_scope(engine) as session:
+        result = (
+            len(session.exec(select(InboundMessage)).all()),
+            len(session.exec(select(Referral)).all()),
+            len(session.exec(select(OutboxMessage)).all()),
+        )
+    engine.dispose()
+    return result
+
+
+def test_a_failing_message_is_quarantined_and_the_others_carry_on(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = sample_names("referral")[:2]
+    source = seed(settings, names)
+    import intake.pipeline.read as read_stage
+
+    real_run = read_stage.run
+    calls = {"n": 0}
+
+    def fail_first(ctx):  # fault injection: the first message's read stage blows up
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("reader crashed")
+        real_run(ctx)
+
+    monkeypatch.setattr(read_stage, "run", fail_first)
+    engine = open_database(settings)
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert report.errors == 0
+    with session_scope(engine) as session:
+        rows = {m.uid: m for m in session.exec(select(InboundMessage))}
+    first, second = rows[names[0]], rows[names[1]]
+    assert first.state == MessageState.QUARANTINED
+    assert "reader crashed" in (first.error or "")
+    assert first.server_folder == "Quarantine"
+    assert second.state == MessageState.PROCESSED and second.outcome == "referral"
+    quarantined = list((settings.resolved_maildir / ".Quarantine" / "cur").iterdir())
+    assert [p.name.split(":")[0] for p in quarantined] == [names[0]]
+
+
+def test_a_crash_before_the_server_move_is_finished_next_time_without_repeats(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (name,) = sample_names("referral")[:1]
+    source = seed(settings, [name])
+    engine = open_database(settings)
+
+    def lost_connection(self, identity, destination: Destination) -> str:
+        raise ConnectionError("server went away before the move")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MaildirSource, "finish", lost_connection)
+        report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert report.errors == 1
+    assert [p.name for p in (settings.resolved_maildir / "new").iterdir()] == [name]
+    assert counts(settings) == (1, 1, 1)  # stored, filed and acknowledged once
+
+    again = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert (again.errors, again.new, again.already_stored) == (0, 0, 1)
+    assert counts(settings) == (1, 1, 1)  # nothing made twice
+    assert list((settings.resolved_maildir / "new").iterdir()) == []
+    assert len(list(settings.outbox_mail_dir.iterdir())) == 1
+
+
+def test_automatic_replies_are_stored_ignored_and_never_answered(settings: Settings) -> None:
+    names = sample_names("ignored")
+    assert names, "samples/maildir needs an automatic reply"
+    source = seed(settings, names)
+    engine = open_database(settings)
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert report.outcomes == {"ignored": len(names)}
+    assert counts(settings) == (len(names), 0, 0)
+    ignored = settings.resolved_maildir / ".Ignored" / "cur"
+    assert len(list(ignored.iterdir())) == len(names)
