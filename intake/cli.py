@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from intake.settings import Settings, settings_table
 
@@ -25,6 +25,8 @@ def _logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic reports every check at INFO; only its warnings matter to an operator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -82,7 +84,11 @@ def demo() -> None:
         sent = session.exec(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
         ).one()
+        listing = session.exec(select(Referral).order_by(col(Referral.id))).all()
     typer.echo(f"Seeded {seeded} sample emails into {settings.resolved_maildir}")
+    for ref in listing:
+        state = "complete" if ref.complete else f"needs info ({len(ref.problems)} gaps)"
+        typer.echo(f"  {ref.reference}  {state:<26} from {ref.referrer_agency or 'unknown agency'}")
     typer.echo(
         f"This run: {report.new} new, {report.already_stored} already stored, "
         f"outcomes {report.outcomes}, {report.delivery.sent} emails written"

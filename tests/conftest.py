@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from servers import unavailable
 from servers.dovecot import DovecotServer, find_dovecot
 from servers.postgres import fresh_postgres_url

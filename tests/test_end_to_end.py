@@ -11,11 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from servers.dovecot import DovecotServer
-from servers.smtp import SmtpServer
 from sqlmodel import select
 
 from parsers.mime import parse_message
+from servers.dovecot import DovecotServer
+from servers.smtp import SmtpServer
 from storage.db import make_engine, session_scope
 from storage.tables import InboundMessage, Referral
 

@@ -9,11 +9,12 @@ from email.message import EmailMessage
 import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
 from servers.dovecot import ALL_FOLDERS, DovecotServer
 from servers.postgres import fresh_postgres_url
 from servers.smtp import SmtpServer
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.pool import NullPool
 
 
 def _raw(subject: str) -> bytes:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from parsers.documents import read_document
-
 from intake.pipeline.context import MessageContext, ReadDocument
+from parsers.documents import read_document
 
 
 def run(ctx: MessageContext) -> None:

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from servers.smtp import SmtpServer
 from sqlalchemy import Engine
 
 from notifications.sender import build_message, deliver_due, retry_delay
 from notifications.transport import FolderTransport, SmtpTransport
+from servers.smtp import SmtpServer
 from storage.db import make_engine, session_scope, upgrade
 from storage.outbox import rows
 from storage.tables import OutboxMessage
