@@ -6,12 +6,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import col, func, select
 
 from intake.settings import Settings, settings_table
+
+SAMPLE_ROUTING = Path(__file__).resolve().parent.parent / "samples" / "routing.toml"
 
 app = typer.Typer(
     help="LSCP SIRG referral intake: mailbox to validated referrals.", no_args_is_help=True
@@ -74,6 +76,8 @@ def demo() -> None:
 
     _logging(False)
     settings = Settings(mail_source="maildir", database_url="", smtp_host="")
+    if settings.routing_file is None:
+        settings.routing_file = SAMPLE_ROUTING
     seeded = seed_maildir(settings.resolved_maildir)
     engine = open_database(settings)
     report = run_once(
@@ -82,22 +86,28 @@ def demo() -> None:
     with session_scope(engine) as session:
         referrals = session.exec(select(func.count()).select_from(Referral)).one()
         sent = session.exec(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
-        ).one()
+            select(OutboxMessage.kind, func.count())
+            .where(OutboxMessage.status == "sent")
+            .group_by(OutboxMessage.kind)
+        ).all()
         listing = session.exec(select(Referral).order_by(col(Referral.id))).all()
+    by_kind = dict(sent)
+    replies = sum(n for kind, n in by_kind.items() if kind != "alert")
     typer.echo(f"Seeded {seeded} sample emails into {settings.resolved_maildir}")
     for ref in listing:
         state = "complete" if ref.complete else f"needs info ({len(ref.problems)} gaps)"
-        typer.echo(f"  {ref.reference}  {state:<26} from {ref.referrer_agency or 'unknown agency'}")
+        urgency = "URGENT" if ref.urgent else "      "
+        agency = ref.referrer_agency or "unknown agency"
+        typer.echo(f"  {ref.reference}  {urgency}  {state:<22} from {agency}")
     typer.echo(
         f"This run: {report.new} new, {report.already_stored} already stored, "
         f"outcomes {report.outcomes}, {report.delivery.sent} emails written"
     )
     typer.echo(
-        f"Database {settings.resolved_database_url}: {referrals} referrals, "
-        f"{sent} acknowledgements sent in all"
+        f"Database {settings.resolved_database_url}: {referrals} referrals; in all "
+        f"{replies} replies to referrers and {by_kind.get('alert', 0)} alerts to SIRG sent"
     )
-    typer.echo(f"Acknowledgements (.eml files): {settings.outbox_mail_dir}")
+    typer.echo(f"Outgoing mail (.eml files): {settings.outbox_mail_dir}")
 
 
 @app.command("inspect")
@@ -113,12 +123,41 @@ def inspect_cmd(
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
     typer.echo(f"outcome: {result['outcome']} ({result['reason']})")
+    for item in result["attachments"]:
+        typer.echo(f"- {item['file']}: {item['outcome']} ({item['reason']})")
     for form in result["forms"]:
-        typer.echo(f"- {form['filename']}: {form['outcome']} ({form['reason']})")
-        for key, value in (form.get("fields") or {}).items():
-            typer.echo(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
-        if form.get("missing"):
-            typer.echo(f"    missing: {', '.join(form['missing'])}")
+        _print_document(form)
+
+
+def _print_document(doc: dict[str, Any]) -> None:
+    typer.echo(f"{doc['file']}: {doc['outcome']} ({doc['reason'] or 'read'})")
+    for key, value in doc["fields"].items():
+        typer.echo(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+    for label, keys in (("missing", doc["missing"]), ("invalid", doc["invalid"])):
+        if keys:
+            typer.echo(f"    {label}: {', '.join(keys)}")
+
+
+@app.command()
+def parse(
+    files: Annotated[
+        list[Path], typer.Argument(help="Form files (.docx or .pdf).", exists=True, dir_okay=False)
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per file, per line.")
+    ] = False,
+) -> None:
+    """Read form files and print each record with its completeness report."""
+    from intake.inspect import document_json
+    from parsers.documents import read_document
+
+    for path in files:
+        result = read_document(path.name, "application/octet-stream", path.read_bytes())
+        doc = document_json(str(path), result)
+        if as_json:
+            typer.echo(json.dumps(doc, ensure_ascii=False))
+        else:
+            _print_document(doc)
 
 
 @app.command()

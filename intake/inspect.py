@@ -7,6 +7,7 @@ from typing import Any
 from intake.pipeline import decide
 from intake.pipeline.context import MessageContext
 from intake.settings import Settings
+from parsers.documents import DocumentResult
 from parsers.mime import parse_message
 from storage.clock import utcnow
 
@@ -26,23 +27,29 @@ def inspect_message(raw: bytes, settings: Settings) -> dict[str, Any]:
     missing: list[str] = []
     for doc in ctx.documents:
         form = doc.result.form
-        entry: dict[str, Any] = {
-            "filename": doc.candidate.filename,
-            "outcome": doc.result.outcome,
-            "reason": doc.result.reason,
-        }
         if form is not None:
-            entry["fields"] = form.to_json()
-            entry["missing"] = form.missing()
+            forms.append(document_json(doc.candidate.filename, doc.result))
             missing.extend(k for k in form.missing() if k not in missing)
-            forms.append(entry)
-        elif doc.result.outcome == "rejected":
-            forms.append(entry)
     result: dict[str, Any] = {"outcome": str(ctx.outcome), "reason": ctx.reason, "forms": forms}
     if missing:
         result["missing"] = missing
     result["attachments"] = [
-        {"filename": d.candidate.filename, "outcome": d.result.outcome, "reason": d.result.reason}
+        {"file": d.candidate.filename, "outcome": d.result.outcome, "reason": d.result.reason}
         for d in ctx.documents
     ]
     return result
+
+
+def document_json(filename: str, result: DocumentResult) -> dict[str, Any]:
+    """One document as `intake parse --json` prints it (the shape scripts rely on)."""
+    form = result.form
+    return {
+        "file": filename,
+        "outcome": result.outcome,
+        "reason": result.reason or None,
+        "fields": form.to_json() if form is not None else {},
+        "missing": form.missing() if form is not None else [],
+        "invalid": sorted({p.key for p in form.problems if p.kind == "invalid"})
+        if form is not None
+        else [],
+    }

@@ -18,8 +18,11 @@ from sqlalchemy import Engine
 from intake.pipeline import decide
 from intake.pipeline import file as file_stage
 from intake.pipeline.context import MessageContext
+from intake.pipeline.file import Filing
 from intake.settings import Settings
 from intake.sources.base import Destination, FetchedMessage, MailSource
+from notifications.compose import MailConfig
+from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
 from notifications.transport import FolderTransport, SmtpTransport, Transport
 from parsers.mime import parse_message
@@ -76,9 +79,21 @@ def _arrival(fetched: FetchedMessage) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def process_stored(engine: Engine, settings: Settings, row: InboundMessage) -> None:
+def filing_for(engine: Engine, settings: Settings) -> Filing:
+    """The file stage's view of the settings; the routing file is checked here, at start."""
+    mail = MailConfig(
+        mail_from=settings.mail_from,
+        message_id_domain=settings.message_id_domain,
+        review_url=settings.review_url,
+        templates_dir=settings.templates_dir,
+    )
+    return Filing(engine=engine, mail=mail, routing=load_routing(settings.routing_file))
+
+
+def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> None:
     """Run the pipeline on a stored, unprocessed message; quarantine it on any error."""
     assert row.id is not None
+    engine = filing.engine
     try:
         with session_scope(engine) as session:
             raw = messages.raw_bytes(session, row.id)
@@ -90,27 +105,28 @@ def process_stored(engine: Engine, settings: Settings, row: InboundMessage) -> N
             our_message_id_domain=settings.message_id_domain,
         )
         decide(ctx)
-        file_stage.run(ctx, engine, settings, row.id)
+        file_stage.run(ctx, filing, row.id)
     except Exception:
         log.exception("message %s quarantined", row.id)
         messages.quarantine(engine, row.id, traceback.format_exc())
 
 
 def handle(
-    engine: Engine,
+    filing: Filing,
     settings: Settings,
     source: MailSource,
     fetched: FetchedMessage,
     report: RunReport,
 ) -> None:
     """Keep, process and move one fetched message."""
+    engine = filing.engine
     row = messages.receive(
         engine, fetched.identity, fetched.raw, _message_id(fetched.raw), _arrival(fetched)
     )
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
         report.new += 1
-        process_stored(engine, settings, row)
+        process_stored(filing, settings, row)
     else:
         report.already_stored += 1
     with session_scope(engine) as session:
@@ -129,10 +145,11 @@ def run_once(
 ) -> RunReport:
     """Process everything waiting, then send what the outbox holds."""
     report = RunReport()
+    filing = filing_for(engine, settings)
     for fetched in source.fetch():
         report.fetched += 1
         try:
-            handle(engine, settings, source, fetched, report)
+            handle(filing, settings, source, fetched, report)
         except Exception:
             # Storing or moving failed (database or server trouble). The message stays
             # where it is on the server and is picked up again on the next pass.

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         40 * 1024 * 1024,
         description="Messages larger than this are not parsed; the sender is told.",
     )
+    routing_file: Path | None = Field(
+        None,
+        description="TOML file of SIRG representatives and alert rules; empty: no alerts.",
+    )
     templates_dir: Path | None = Field(
         None, description="Folder of email templates that replace ours by file name."
     )

@@ -58,6 +58,12 @@ def read_choice(
         for t in toks:
             if t.kind == "word" and t.text in ("yes", "y"):
                 t.kind = "tick"
+    words = [t.text for t in toks if t.kind == "word"]
+    for i, opt in enumerate(options):
+        # One-letter spellings ("Y", "N") only when they are the whole answer, so that
+        # "N/A" is never read as "No".
+        if len(words) == 1 and words[0] in _letters(opt, aliases or {}):
+            return Choice([options[i]])
     spellings = _spellings(options, aliases or {})
     hits = _find(toks, spellings)
     hits.extend(_fuzzy_lines(toks, hits, options))
@@ -79,7 +85,7 @@ def read_choice(
     leftovers = [t.text for t in toks if t.kind == "word" and not _covered(toks, hits, t)]
     if not found:
         if leftovers:
-            shown = " ".join(leftovers)
+            shown = " ".join(text.split())
             return Choice([], f"“{shown}” is not one of the options ({'; '.join(options)})")
         if any(t.kind in ("checked", "tick") for t in toks):
             return Choice([], "a box is ticked but the option next to it cannot be read")
@@ -120,9 +126,14 @@ def _spellings(options: list[str], aliases: dict[str, list[str]]) -> list[tuple[
     for i, opt in enumerate(options):
         for text in [opt, *aliases.get(opt, [])]:
             for v in label_variants(text):
-                out.append((i, v.split()))
+                if len(v) > 1:
+                    out.append((i, v.split()))
     out.sort(key=lambda s: len(s[1]), reverse=True)
     return out
+
+
+def _letters(option: str, aliases: dict[str, list[str]]) -> set[str]:
+    return {v for a in aliases.get(option, []) for v in label_variants(a) if len(v) == 1}
 
 
 def _find(toks: list[_Tok], spellings: list[tuple[int, list[str]]]) -> list[_Hit]:
@@ -170,19 +181,21 @@ def _fuzzy_lines(toks: list[_Tok], hits: list[_Hit], options: list[str]) -> list
 def _marks(toks: list[_Tok], hits: list[_Hit]) -> list[bool]:
     """For each hit, is it shown as chosen? Every mark is credited to exactly one option.
 
-    Between two options, marks before the last box belong to the earlier option
-    ("☐ Yes ✓ ☐ No"); the box and marks after it belong to the later one ("☐ X No",
-    "☒ No"). With no box in between, a mark stands in for the later option's box
+    Between two options, marks before the later option's box, or before the line break
+    that starts its line, belong to the earlier option ("☐ Yes ✓ ☐ No", "harmed YES" then
+    a new line). The box and marks after it belong to the later one ("☐ X No", "☒ No");
+    with no box or break in between, a mark stands in for the later option's box
     ("☐ Yes  X No"). Marks after the last option belong to it ("Advice only ✓").
     """
     marked = [False] * len(hits)
     for i, h in enumerate(hits):
         lead = toks[hits[i - 1].end + 1 if i else 0 : h.start]
-        last_box = max((k for k, t in enumerate(lead) if t.kind in ("box", "checked")), default=-1)
+        split = max(
+            (k for k, t in enumerate(lead) if t.kind in ("box", "checked", "nl")), default=-1
+        )
         for k, t in enumerate(lead):
             if t.kind in ("checked", "tick"):
-                owner = i - 1 if (k < last_box and i) else i
-                marked[owner] = True
+                marked[i - 1 if (k < split and i) else i] = True
     if hits and any(t.kind in ("checked", "tick") for t in toks[hits[-1].end + 1 :]):
         marked[-1] = True
     return marked

@@ -19,6 +19,7 @@ Outcome = Literal["referral", "needs_info", "not_a_form", "rejected"]
 
 COMPLETE = "completed referral form"
 INCOMPLETE = "mandatory fields are not completed"
+INVALID = "mandatory fields are not completed or could not be understood"
 BLANK = "the referral form is blank (it has not been filled in)"
 NOT_FORM = "not an LSCP SIRG referral form"
 
@@ -87,8 +88,10 @@ def _read(data: bytes) -> DocumentResult:
         return DocumentResult("not_a_form", NOT_FORM, None)
     if form.is_blank():
         return DocumentResult("not_a_form", BLANK, None)
-    if form.missing():
-        return DocumentResult("needs_info", INCOMPLETE, form)
+    missing = set(form.missing())
+    if missing:
+        unclear = any(p.kind == "invalid" and p.key in missing for p in form.problems)
+        return DocumentResult("needs_info", INVALID if unclear else INCOMPLETE, form)
     return DocumentResult("referral", COMPLETE, form)
 
 

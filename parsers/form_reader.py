@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from functools import lru_cache
 
 from parsers.choices import read_choice
 from parsers.formdef import (
@@ -24,6 +26,7 @@ from parsers.formdef import (
     best_similarity,
     label_variants,
     normalise_label,
+    text_matcher,
 )
 from parsers.layout import Cell, Layout, Para, Table
 from parsers.normalise import (
@@ -37,6 +40,7 @@ from parsers.normalise import (
 from parsers.record import FieldValue, GridRow, ParsedForm, Problem
 
 HEADING_THRESHOLD = 0.85
+LABEL_BESIDE_LABEL = 0.95
 
 
 @dataclass
@@ -117,15 +121,10 @@ class FormReader:
                 st.section = heading
                 current = None
                 continue
-            whole = self._match(text, st)
-            if whole is not None:
-                current = whole
-                self._start(whole, [], p.where, st)
-                continue
-            split = self._split_label(text, st)
-            if split is not None:
-                current, rest = split
-                self._start(current, [Para(rest, p.where)], p.where, st)
+            found = self._label_and_answer(text, st)
+            if found is not None:
+                current, rest = found
+                self._start(current, [Para(rest, p.where)] if rest else [], p.where, st)
                 continue
             if current is not None:
                 st.answers[current.key].paras.append(p)
@@ -194,42 +193,61 @@ class FormReader:
                     i += 1
                     continue
                 f, rest = hit
-                if rest:
+                # The answer: every cell to the right up to the next label (one option
+                # per cell is common), else text after the label in its own cell, else
+                # the cell below (a row of labels over a row of answers).
+                j = i + 1
+                while j < len(row) and (r, j) not in used and not self._is_label(row[j], st, f):
+                    j += 1
+                right = [c for c in row[i + 1 : j]]
+                filled = [c for c in right if self._clean(c.text)]
+                below = _cell_at(rows, r + 1, i)
+                if filled:
+                    self._start(f, [p for c in right for p in c.paras], filled[0].where, st)
+                elif rest and not _only_asides(rest):
                     self._start(f, rest, cell.where, st)
-                elif i + 1 < len(row) and not self._is_label(row[i + 1], st):
-                    self._start(f, list(row[i + 1].paras), row[i + 1].where, st)
-                    i += 1
-                elif (below := _cell_at(rows, r + 1, i)) is not None and not self._is_label(
-                    below, st
-                ):
+                elif right:
+                    self._start(f, [], right[0].where, st)
+                elif below is not None and not self._is_label(below, st, f):
                     self._start(f, list(below.paras), below.where, st)
                     used.add((r + 1, i))
                 else:
                     self._start(f, [], cell.where, st)
                 last = f
-                i += 1
+                i = j
 
     def _label_cell(self, cell: Cell, st: _State) -> tuple[FieldDef, list[Para]] | None:
         """The field a cell labels, and any answer written in the same cell after the label."""
         paras = [p for p in cell.paras if p.text.strip()]
         if not paras:
             return None
-        whole = self._match(" ".join(p.text for p in paras), st)
-        if whole is not None:
-            return whole, []
-        first = self._match(paras[0].text, st)
+        if len(paras) > 1:
+            # A label wrapped over several paragraphs (or lines of a PDF cell).
+            whole = self._scored(" ".join(p.text for p in paras), st)
+            if whole is not None and whole[1] >= 1.0:
+                return whole[0], []
+        first = self._label_and_answer(paras[0].text, st)
         if first is not None:
-            return first, paras[1:]
-        split = self._split_label(paras[0].text, st)
-        if split is not None:
-            return split[0], [Para(split[1], paras[0].where), *paras[1:]]
-        return None
+            f, rest = first
+            return f, ([Para(rest, paras[0].where)] if rest else []) + paras[1:]
+        whole = self._scored(" ".join(p.text for p in paras), st)
+        return (whole[0], []) if whole is not None else None
 
-    def _is_label(self, cell: Cell, st: _State) -> bool:
+    def _is_label(self, cell: Cell, st: _State, of: FieldDef | None = None) -> bool:
+        """Does the cell hold another field's label (not an answer)?
+
+        An answer that happens to read like its own field's label ("Learning" as the
+        learning answer) is still an answer.
+        """
         paras = [p for p in cell.paras if p.text.strip()]
         if not paras:
             return False
-        return self._match(" ".join(p.text for p in paras), st) is not None
+        m = self._scored(" ".join(p.text for p in paras), st, abbreviated=False)
+        if m is None or (of is not None and m[0].key == of.key):
+            return False
+        # Beside a label, a cell is an answer unless it is all but exactly another label:
+        # "School Nurse" resembles "School / nursery" but answers "Job title".
+        return of is None or m[1] >= LABEL_BESIDE_LABEL
 
     # ------------------------------------------------------------------ grids
 
@@ -257,12 +275,14 @@ class FormReader:
             text = normalise_label(cell.text)
             if not text:
                 continue
+            # A cell that names a field better than a column is a label, not a header
+            # ("Name of referrer" only loosely fits the household "Name" column).
+            label = self.matcher.match(cell.text, 0, abbreviated=False)
+            sm = text_matcher(text)
             for j, col in enumerate(columns):
-                variants = _dedupe(
-                    [v for n in (col.header, *col.variants) for v in label_variants(n)]
-                )
-                s = _header_score(text, variants, self.form.label_threshold)
-                if s:
+                variants = _names(col.header, col.variants)
+                s = _header_score(text, variants, self.form.label_threshold, sm)
+                if s and (label is None or s >= label[1]):
                     scored.append((s, i, j))
         out: dict[int, ColumnDef] = {}
         taken: set[int] = set()
@@ -364,19 +384,21 @@ class FormReader:
         out: dict[str, int] = {}
         for i, cell in enumerate(row):
             text = normalise_label(cell.text)
+            sm = text_matcher(text)
             for name, (head, variants) in heads.items():
-                vs = _dedupe([v for n in (head, *variants) for v in label_variants(n)])
-                if name not in out and _header_score(text, vs, self.form.label_threshold):
+                vs = _names(head, variants)
+                if name not in out and _header_score(text, vs, self.form.label_threshold, sm):
                     out[name] = i
                     break
         return out
 
     def _process_row(self, pg: ProcessGridDef, text: str) -> int | None:
         norm = normalise_label(text)
+        sm = text_matcher(norm)
         best: tuple[float, int] | None = None
         for k, row in enumerate(pg.rows):
-            vs = _dedupe([v for n in (row.label, *row.aliases) for v in label_variants(n)])
-            s = best_similarity(norm, vs, self.form.label_threshold)
+            vs = _names(row.label, row.aliases)
+            s = best_similarity(norm, vs, self.form.label_threshold, sm)
             if s >= self.form.label_threshold and (best is None or s > best[0]):
                 best = (s, k)
         return None if best is None else best[1]
@@ -438,11 +460,34 @@ class FormReader:
 
     # ------------------------------------------------------------------ helpers
 
-    def _match(self, text: str, st: _State) -> FieldDef | None:
-        m = self.matcher.match(text, st.section)
+    def _match(self, text: str, st: _State, abbreviated: bool = True) -> FieldDef | None:
+        m = self._scored(text, st, abbreviated)
+        return m[0] if m else None
+
+    def _scored(
+        self, text: str, st: _State, abbreviated: bool = True
+    ) -> tuple[FieldDef, float] | None:
+        m = self.matcher.match(text, st.section, abbreviated)
         if m is None or self._is_process(m[0]):
             return None
-        return m[0]
+        return m
+
+    def _label_and_answer(self, text: str, st: _State) -> tuple[FieldDef, str] | None:
+        """A label with its answer on the same line, or a bare label (answer "").
+
+        The label-plus-answer reading is tried first unless the whole text is exactly a
+        label: "Have you discussed ...? Yes" is close enough to the bare label to match
+        it, but the "Yes" is the answer.
+        """
+        whole = self._scored(text, st, abbreviated=False)
+        if whole is not None and whole[1] >= 1.0:
+            return whole[0], ""
+        if whole is None and (short := self._scored(text, st)) is not None:
+            return short[0], ""  # every word abbreviates the label: nothing left to answer
+        split = self._split_label(text, st)
+        if split is not None:
+            return split
+        return (whole[0], "") if whole is not None else None
 
     def _split_label(self, text: str, st: _State) -> tuple[FieldDef, str] | None:
         """'Label: answer' or 'Label answer' on one line -> (field, answer)."""
@@ -457,9 +502,16 @@ class FormReader:
         hit = self.matcher.exact_prefix(words, st.section)
         if hit is not None and hit[1] < len(words) and not self._is_process(hit[0]):
             rest = " ".join(words[hit[1] :]).lstrip("*:-–— ").strip()
-            if rest:
+            if rest and not self._part_of_label(rest, hit[0]):
                 return hit[0], rest + ("\n" + after if after else "")
         return None
+
+    def _part_of_label(self, rest: str, f: FieldDef) -> bool:
+        """Is `rest` the remainder of the label itself ("(tick all that apply)")?"""
+        words = normalise_label(rest)
+        if not words:
+            return True
+        return any(f" {words} " in f" {normalise_label(n)} " for n in (f.label, *f.aliases))
 
     def _heading(self, text: str) -> int:
         norm = normalise_label(text)
@@ -492,9 +544,11 @@ class FormReader:
         return any(f.key.startswith(pg.key + ".") for pg in self.form.process_grids)
 
 
-def _header_score(text: str, variants: list[str], threshold: float) -> float:
+def _header_score(
+    text: str, variants: list[str], threshold: float, sm: SequenceMatcher[str] | None = None
+) -> float:
     """Similarity of a header cell to a column's names; a shortened header also counts."""
-    s = best_similarity(text, variants, threshold)
+    s = best_similarity(text, variants, threshold, sm)
     if s >= threshold:
         return s
     for v in variants:
@@ -507,10 +561,25 @@ def _header_score(text: str, variants: list[str], threshold: float) -> float:
     return 0.0
 
 
+def _only_asides(paras: list[Para]) -> bool:
+    """Only bracketed hints such as "(dd/mm/yyyy)" under a label: not an answer."""
+    return all(re.fullmatch(r"\s*\(.*\)\s*", p.text) for p in paras if p.text.strip())
+
+
 def _cell_at(rows: list[list[Cell]], r: int, i: int) -> Cell | None:
     if r < len(rows) and i < len(rows[r]):
         return rows[r][i]
     return None
+
+
+@lru_cache(maxsize=4096)
+def _names_cached(name: str, others: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_dedupe([v for n in (name, *others) for v in label_variants(n)]))
+
+
+def _names(name: str, others: list[str]) -> list[str]:
+    """Normalised variants of a header or row label and its alternatives."""
+    return list(_names_cached(name, tuple(others)))
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -302,19 +302,36 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def best_similarity(text: str, variants: list[str], threshold: float) -> float:
-    """Best ratio of `text` against variants, skipping cheap-to-reject pairs."""
+def best_similarity(
+    text: str,
+    variants: list[str],
+    threshold: float,
+    sm: difflib.SequenceMatcher[str] | None = None,
+) -> float:
+    """Best ratio of `text` against variants, skipping pairs that cannot reach `threshold`.
+
+    Pass `sm` (a SequenceMatcher whose second sequence is `text`) when comparing the
+    same text against many variants: indexing the text is the costly part.
+    """
+    if sm is None:
+        sm = text_matcher(text)
     best = 0.0
+    n = len(text)
     for v in variants:
         if text == v:
             return 1.0
-        sm = difflib.SequenceMatcher(None, text, v, autojunk=False)
-        # real_quick_ratio/quick_ratio are upper bounds: skip the costly ratio when
-        # even the bound cannot reach the threshold.
-        if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
-            continue
-        best = max(best, sm.ratio())
+        if not n or 2 * min(n, len(v)) / (n + len(v)) < threshold:
+            continue  # lengths alone rule it out
+        sm.set_seq1(v)
+        # quick_ratio is an upper bound of ratio; only compute ratio when it may pass.
+        if sm.quick_ratio() >= threshold:
+            best = max(best, sm.ratio())
     return best
+
+
+def text_matcher(text: str) -> difflib.SequenceMatcher[str]:
+    """A SequenceMatcher indexed on `text`, for best_similarity."""
+    return difflib.SequenceMatcher(None, "", text, autojunk=False)
 
 
 def abbreviates(short: str, long: str, extra_words: int = 0) -> bool:
@@ -327,7 +344,12 @@ def abbreviates(short: str, long: str, extra_words: int = 0) -> bool:
     s, lo = short.split(), long.split()
     if not s or not 0 <= len(lo) - len(s) <= extra_words or short == long:
         return False
-    return all(a == b or (len(a) >= 3 and b.startswith(a)) for a, b in zip(s, lo, strict=False))
+    # A real abbreviation is much shorter than its word ("ref" for "referral"); "nurse"
+    # is not short for "nursery".
+    return all(
+        a == b or (len(a) >= 3 and b.startswith(a) and len(a) <= 0.6 * len(b))
+        for a, b in zip(s, lo, strict=False)
+    )
 
 
 class LabelMatcher:
@@ -346,25 +368,32 @@ class LabelMatcher:
             lo = _dedupe([*gl, *(v for n in f.local_aliases for v in label_variants(n))])
             self._global.append((f, gl))
             self._local.append((f, lo))
-        self._cache: dict[tuple[str, int], tuple[FieldDef, float] | None] = {}
+        self._cache: dict[tuple[str, int, bool], tuple[FieldDef, float] | None] = {}
         self._exact_global = {v: f for f, vs in self._global for v in vs}
 
-    def match(self, text: str, section: int = 0) -> tuple[FieldDef, float] | None:
-        """The field whose label best matches `text`, with its score, or None."""
+    def match(
+        self, text: str, section: int = 0, abbreviated: bool = True
+    ) -> tuple[FieldDef, float] | None:
+        """The field whose label best matches `text`, with its score, or None.
+
+        With `abbreviated`, a label shortened word by word ("Date of ref.") also counts.
+        """
         norm = normalise_label(text)
         if not norm or len(norm) > 160:
             return None
-        key = (norm, section)
+        key = (norm, section, abbreviated)
         if key not in self._cache:
-            self._cache[key] = self._match(norm, section)
+            self._cache[key] = self._match(norm, section, abbreviated)
         return self._cache[key]
 
-    def _match(self, norm: str, section: int) -> tuple[FieldDef, float] | None:
+    def _match(self, norm: str, section: int, abbreviated: bool) -> tuple[FieldDef, float] | None:
         local = [(f, vs) for f, vs in self._local if f.section == section] if section else []
         for candidates in (local, self._global):
             hit = _best(norm, candidates, self.threshold)
             if hit is not None:
                 return hit
+        if not abbreviated:
+            return None
         for candidates in (local, self._global):
             # Abbreviated labels ("Tel. no.", "Date of ref.") count only when unambiguous.
             fields = {f.key: f for f, vs in candidates if any(abbreviates(norm, v) for v in vs)}
@@ -381,6 +410,9 @@ class LabelMatcher:
                 continue
             f = local.get(norm) or self._exact_global.get(norm)
             if f is not None:
+                # Leave trailing symbols ("*", a ☒ box) with the answer, not the label.
+                while n > 1 and not normalise_label(words[n - 1]):
+                    n -= 1
                 return f, n
         return None
 
@@ -389,8 +421,9 @@ def _best(
     norm: str, candidates: list[tuple[FieldDef, list[str]]], threshold: float
 ) -> tuple[FieldDef, float] | None:
     best: tuple[FieldDef, float] | None = None
+    sm = text_matcher(norm)
     for f, variants in candidates:
-        score = best_similarity(norm, variants, threshold)
+        score = best_similarity(norm, variants, threshold, sm)
         if score >= threshold and (best is None or score > best[1]):
             best = (f, score)
     return best

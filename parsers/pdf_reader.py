@@ -90,7 +90,10 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
             chars += sum(len(w.text.strip()) for w in words)
             tables, loose = _tables(page, n, words)
             page_regions.append(tables)
-            page_lines.append(group_lines(loose))
+            # A field value with no label beside it and outside any table is left to
+            # the label/value hints; placed alone it would join whatever came before.
+            lines = [ln for ln in group_lines(loose) if not all(w.hard for w in ln.words)]
+            page_lines.append(lines)
             heights.append(float(page.height))
     if chars < MIN_TEXT_CHARS and not any(h.value.strip() for h in hints):
         return Rejection("rejected", SCANNED)
@@ -159,14 +162,14 @@ def _widgets(
                 text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
                 if not text.strip():
                     continue
-                lines = text.split("\n")
-                size = min(10.0, max((bottom - top) / max(len(lines), 1), 4.0))
-                for k, line in enumerate(lines):
-                    if line.strip():
-                        t = top + k * size * 1.15
-                        words.setdefault(n, []).append(
-                            Word(line, x0 + 1, x1 - 1, t, t + size, size, hard=True)
-                        )
+                # One word for the whole value, on the field's first line, so that it
+                # lines up with a label written beside the box.
+                n_lines = text.count("\n") + 1
+                size = min(10.0, max(bottom - top, 4.0))
+                t = top + (bottom - top - size) / 2 if n_lines == 1 else top + 2
+                words.setdefault(n, []).append(
+                    Word(text, x0 + 1, x1 - 1, t, t + size, size, hard=True)
+                )
                 label = str(_inherited(a, "/TU") or name)
                 hints.append(FieldHint(label, text, f"pdf page {n + 1} field {name}"))
     return words, hints

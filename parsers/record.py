@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,16 +58,18 @@ class ParsedForm:
         return fv.value if fv is not None else None
 
     def label_for(self, key: str) -> str:
-        """The form's label for a key, without the mandatory ' *' ("Date of birth")."""
-        base = key.split("[", 1)[0]
-        if self.definition.has_field(base):
-            return self.definition.field(base).label.strip().removesuffix("*").strip()
-        for grid in self.definition.grids:
-            if base == grid.key:
-                return grid.title
-            for col in grid.columns:
-                if base == f"{grid.key}.{col.key}":
-                    return f"{grid.title} – {col.header}"
+        """The form's label for a key, without the mandatory ' *' ("Date of birth").
+
+        Grid keys work too: "household", "household.dob" and "household[2].dob".
+        """
+        if self.definition.has_field(key):
+            return self.definition.field(key).label.strip().removesuffix("*").strip()
+        m = re.fullmatch(r"([\w.]+?)(?:\[(\d+)\])?(?:\.(\w+))?", key)
+        for grid in self.definition.grids if m else []:
+            if m and m.group(1) == grid.key:
+                row = f" row {m.group(2)}" if m.group(2) else ""
+                col = next((c for c in grid.columns if c.key == m.group(3)), None)
+                return f"{grid.title}{row} – {col.header}" if col else f"{grid.title}{row}"
         return key
 
     def to_json(self) -> dict[str, Any]:

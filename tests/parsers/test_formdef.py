@@ -74,8 +74,10 @@ def test_order_interleaves_grids_where_they_sit() -> None:
     keys = [k for _kind, k in order]
     assert keys.index("household") > keys.index("child.open_to_csc")
     assert keys.index("agencies") < keys.index("criteria")
-    assert keys.index("learning") < keys.index("key_dates") < keys.index(
-        "parallel_processes.police_investigation.status"
+    assert (
+        keys.index("learning")
+        < keys.index("key_dates")
+        < keys.index("parallel_processes.police_investigation.status")
     )
 
 
@@ -88,7 +90,10 @@ def test_order_interleaves_grids_where_they_sit() -> None:
         ("D.O.B.", "d o b"),
         ("Job title / role *", "job title role"),
         ("Zoë", "zoe"),
-        ("Was the child open to Children's Social Care at the time? ", "was the child open to childrens social care at the time"),
+        (
+            "Was the child open to Children's Social Care at the time? ",
+            "was the child open to childrens social care at the time",
+        ),
     ],
 )
 def test_normalise_label(written: str, normalised: str) -> None:
@@ -128,7 +133,15 @@ def test_label_matching(label: str, section: int, key: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["LSCP reference", "Date received", "SIRG meeting date", "Decision", "Notes for completion", "Name", ""],
+    [
+        "LSCP reference",
+        "Date received",
+        "SIRG meeting date",
+        "Decision",
+        "Notes for completion",
+        "Name",
+        "",
+    ],
 )
 def test_unrelated_text_matches_no_field(text: str) -> None:
     assert LabelMatcher(load_form()).match(text, 0) is None

@@ -193,7 +193,15 @@ def test_emails(written: str, address: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["jo.bloggs", "jo@", "@example.org", "jo@example", "jo bloggs@example.org", "a@b.c", "a@x.uk; b@x.uk"],
+    [
+        "jo.bloggs",
+        "jo@",
+        "@example.org",
+        "jo@example",
+        "jo bloggs@example.org",
+        "a@b.c",
+        "a@x.uk; b@x.uk",
+    ],
 )
 def test_bad_emails(bad: str) -> None:
     result = normalise_email(bad)
@@ -214,7 +222,10 @@ def test_text_is_composed_and_otherwise_kept() -> None:
     assert normalise_text("   \n  ").value is None
 
 
-@pytest.mark.parametrize("name", ["Zoë Ahmed", "Craig Wiśniewska", "Bảo Byrne", "Agnieszka Ó Súilleabháin", "Liam O’Neill"])
+@pytest.mark.parametrize(
+    "name",
+    ["Zoë Ahmed", "Craig Wiśniewska", "Bảo Byrne", "Agnieszka Ó Súilleabháin", "Liam O’Neill"],
+)
 def test_names_decomposed_become_composed_and_are_kept_as_written(name: str) -> None:
     nfd = unicodedata.normalize("NFD", name)
     result = normalise_name(f"  {nfd} ")

@@ -26,9 +26,10 @@ def demo(cwd: Path) -> str:
     return result.stdout
 
 
-def table_count(db: Path, table: str) -> int:
+def table_count(db: Path, table: str, where: str = "1=1") -> int:
     with sqlite3.connect(db) as connection:
-        return int(connection.execute(f"select count(*) from {table}").fetchone()[0])
+        query = f"select count(*) from {table} where {where}"
+        return int(connection.execute(query).fetchone()[0])
 
 
 def test_demo_twice_stores_and_acknowledges_each_sample_once(tmp_path: Path) -> None:
@@ -39,12 +40,14 @@ def test_demo_twice_stores_and_acknowledges_each_sample_once(tmp_path: Path) -> 
     first = demo(tmp_path)
     db = tmp_path / "var" / "intake.db"
     assert table_count(db, "referral") == forms
-    acks = sorted((tmp_path / "var" / "outbox-mail").glob("*.eml"))
-    assert len(acks) == len(answered)
+    replies = "kind != 'alert'"
+    assert table_count(db, "outbox", replies) == len(answered)
+    mails = sorted((tmp_path / "var" / "outbox-mail").glob("*.eml"))
+    assert len(mails) == table_count(db, "outbox", "status = 'sent'")
     assert f"{len(expected)} new" in first
 
     second = demo(tmp_path)
     assert "0 new" in second and f"{len(expected)} already stored" in second
     assert table_count(db, "referral") == forms
-    assert table_count(db, "outbox") == len(answered)
-    assert sorted((tmp_path / "var" / "outbox-mail").glob("*.eml")) == acks
+    assert table_count(db, "outbox", replies) == len(answered)
+    assert sorted((tmp_path / "var" / "outbox-mail").glob("*.eml")) == mails

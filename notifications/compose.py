@@ -1,0 +1,162 @@
+"""Turn a stored referral into outbox rows: the reply to the sender and SIRG alerts.
+
+Rows are only built here; the caller adds them to the session that stores the referral,
+so the record and its notifications commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from notifications.render import RenderedMail, render
+from notifications.routing import Routing
+from storage.clock import utcnow
+from storage.tables import OutboxMessage, Referral
+
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """What composing needs from the settings."""
+
+    mail_from: str
+    message_id_domain: str
+    review_url: str
+    templates_dir: Path | None = None
+
+
+def initials(name: str | None) -> str:
+    """'Zoë Ahmed' -> 'Z.A.' (the most of a child's name we ever send)."""
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return "".join(f"{p[0].upper()}." for p in parts[:3])
+
+
+def uk_time(moment: datetime) -> str:
+    """'Wednesday 25 November 2026 at 09:41' in UK time."""
+    return moment.astimezone(UK).strftime("%A %d %B %Y at %H:%M")
+
+
+def uk_date(day: date | None) -> str:
+    """'02 December 2026', or '' when unknown."""
+    return day.strftime("%A %d %B %Y") if day else ""
+
+
+def _row(
+    config: MailConfig,
+    kind: str,
+    to_addr: str,
+    mail: RenderedMail,
+    inbound_message_id: int | None,
+    referral_id: int | None,
+    in_reply_to: str | None,
+    auto_submitted: str,
+) -> OutboxMessage:
+    now = utcnow()
+    return OutboxMessage(
+        kind=kind,
+        inbound_message_id=inbound_message_id,
+        referral_id=referral_id,
+        mail_from=config.mail_from,
+        to_addr=to_addr,
+        subject=mail.subject,
+        body_text=mail.text,
+        body_html=mail.html,
+        # Fixed before the first attempt, so a resend after a crash is recognisable.
+        header_message_id=f"<{uuid.uuid4().hex}.{kind}@{config.message_id_domain}>",
+        in_reply_to=in_reply_to,
+        auto_submitted=auto_submitted,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def reply_row(
+    config: MailConfig,
+    *,
+    to_addr: str,
+    outcome: str,
+    received_at: datetime,
+    files: list[dict[str, Any]],
+    referrals: list[Referral],
+    inbound_message_id: int,
+    in_reply_to: str | None,
+) -> OutboxMessage:
+    """The acknowledgement (or request for information, or rejection) to the sender."""
+    first = referrals[0] if referrals else None
+    mail = render(
+        "reply",
+        {
+            "outcome": outcome,
+            "received": uk_time(received_at),
+            "forms": files,
+            "references": [r.reference for r in referrals],
+            "panel_due": uk_date(first.panel_due if first else None),
+            "rapid_review_due": uk_date(first.rapid_review_due if first else None),
+        },
+        config.templates_dir,
+    )
+    kind = "ack" if outcome == "referral" else outcome
+    return _row(
+        config,
+        kind,
+        to_addr,
+        mail,
+        inbound_message_id,
+        first.id if first else None,
+        in_reply_to,
+        "auto-replied",
+    )
+
+
+def alert_context(referral: Referral, config: MailConfig, internal: bool) -> dict[str, Any]:
+    """What an alert may say. Never the child's name, address or date of birth."""
+    record = referral.record
+    return {
+        "reference": referral.reference,
+        "urgent": referral.urgent,
+        "complete": referral.complete,
+        "criteria": list(record.get("criteria") or []),
+        "review_type": record.get("review_type") or "",
+        "agency": referral.referrer_agency or "not given",
+        "received": uk_time(referral.received_at),
+        "panel_due": uk_date(referral.panel_due),
+        "rapid_review_due": uk_date(referral.rapid_review_due),
+        "link": f"{config.review_url.rstrip('/')}/referrals/{referral.reference}",
+        # Initials help SIRG members recognise a case, but only inside the partnership.
+        "initials": initials(referral.child_name) if internal else "",
+        "missing_count": len(referral.problems),
+    }
+
+
+def alert_rows(
+    config: MailConfig, routing: Routing, referral: Referral, inbound_message_id: int
+) -> list[OutboxMessage]:
+    """One alert per representative the routing rules choose for this referral."""
+    record = referral.record
+    agencies = [referral.referrer_agency or ""] + [
+        str(row.get("agency", "")) for row in record.get("agencies") or []
+    ]
+    rows = []
+    for rep in routing.alert_recipients(referral.urgent, agencies):
+        internal = routing.is_internal(rep.email)
+        context = alert_context(referral, config, internal) | {"name": rep.name}
+        mail = render("alert", context, config.templates_dir)
+        rows.append(
+            _row(
+                config,
+                "alert",
+                rep.email,
+                mail,
+                inbound_message_id,
+                referral.id,
+                None,
+                "auto-generated",
+            )
+        )
+    return rows

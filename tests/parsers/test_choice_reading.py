@@ -1,0 +1,120 @@
+"""Reading which options were chosen, in every way senders show it."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.choices import read_choice
+from parsers.formdef import load_form
+
+YNK = ["Yes", "No", "Not known"]
+ALIASES = load_form().choice_aliases
+CRITERIA = load_form().field("criteria").options
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("☒ Yes    ☐ No    ☐ Not known", ["Yes"]),
+        ("☐ Yes    ☐ No    ☒ Not known", ["Not known"]),
+        ("☐ X Yes    ☐ No    ☐ Not known", ["Yes"]),  # X typed after the box
+        ("☐ Yes    ☐ x No    ☐ Not known", ["No"]),
+        ("☐ Yes ✓   ☐ No    ☐ Not known", ["Yes"]),  # tick after the option
+        ("☐ Yes    ☐ No    ☐ Not known ✔", ["Not known"]),
+        ("☐ Yes    X No    ☐ Not known", ["No"]),  # X typed over the box
+        ("✓ Yes    ☐ No    ☐ Not known", ["Yes"]),
+        ("☑ No", ["No"]),
+        ("[x] Yes  [ ] No  [ ] Not known", ["Yes"]),
+        ("[ ] Yes  [X] No  [ ] Not known", ["No"]),
+        ("Yes", ["Yes"]),  # other options deleted
+        ("  not known ", ["Not known"]),
+        ("NO", ["No"]),
+        ("Unknown", ["Not known"]),
+        ("Y", ["Yes"]),
+        ("Yes – discussed with DSL", ["Yes"]),
+        ("☐ Not known", ["Not known"]),  # the others deleted, box left
+        ("☐ Yes    ☐ No    ☐ Not known", []),  # nothing ticked
+        ("", []),
+        ("   ", []),
+    ],
+)
+def test_single_choice(text: str, chosen: list[str]) -> None:
+    result = read_choice(text, YNK, ALIASES)
+    assert result.problem is None
+    assert result.selected == chosen
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "☒ Yes    ☒ No    ☐ Not known",
+        "Yes / No",
+        "Maybe",
+        "☒",
+    ],
+)
+def test_single_choice_problems(text: str) -> None:
+    result = read_choice(text, YNK, ALIASES)
+    assert result.selected == [] and result.problem
+
+
+def test_multi_choice_ticks_in_form_order() -> None:
+    text = "\n".join(
+        [
+            "☐ The child has died",
+            "☐ X The child has been seriously harmed",
+            "✓ Abuse or neglect is known or suspected",
+            "☐ There are concerns about how agencies worked together",
+            "☐ Death of a looked-after child or care leaver (under 25)",
+            "☒ The case may offer learning or good practice below the CSPR threshold",
+        ]
+    )
+    result = read_choice(text, CRITERIA, ALIASES, multi=True)
+    assert result.selected == [CRITERIA[1], CRITERIA[2], CRITERIA[5]]
+
+
+def test_multi_choice_options_deleted_and_reordered() -> None:
+    text = "Abuse or neglect is known or suspected\nThe child has been seriously harmed"
+    result = read_choice(text, CRITERIA, ALIASES, multi=True)
+    assert result.selected == [CRITERIA[1], CRITERIA[2]]
+
+
+def test_multi_choice_yes_written_beside_options() -> None:
+    text = (
+        "The child has died\n"
+        "The child has been seriously harmed YES\n"
+        "Abuse or neglect is known or suspected - yes"
+    )
+    result = read_choice(text, CRITERIA, ALIASES, multi=True)
+    assert result.selected == [CRITERIA[1], CRITERIA[2]]
+
+
+def test_multi_choice_wrapped_across_lines() -> None:
+    # A PDF cell wraps a long option onto a second line.
+    text = (
+        "☐ The case may offer learning or good practice below the CSPR\n"
+        "threshold\n"
+        "☒ The child has died"
+    )
+    result = read_choice(text, CRITERIA, ALIASES, multi=True)
+    assert result.selected == [CRITERIA[0]]
+
+
+def test_multi_choice_option_slightly_retyped() -> None:
+    text = "Abuse or neglect known or suspected"
+    assert read_choice(text, CRITERIA, ALIASES, multi=True).selected == [CRITERIA[2]]
+
+
+def test_no_is_not_found_inside_not_known_or_none_known() -> None:
+    legal = load_form().field("child.legal_status").options
+    assert read_choice("None known", legal, ALIASES, multi=True).selected == ["None known"]
+    assert read_choice("Not known", YNK, ALIASES).selected == ["Not known"]
+
+
+def test_gender_other() -> None:
+    opts = load_form().field("child.gender").options
+    assert read_choice("☐ Male ☐ Female ☒ Other or not known", opts, ALIASES).selected == [
+        "Other or not known"
+    ]
+    assert read_choice("Female", opts, ALIASES).selected == ["Female"]
+    assert read_choice("Girl", opts, ALIASES).problem
