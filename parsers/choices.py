@@ -86,14 +86,14 @@ def read_choice(
     if not found:
         if leftovers:
             shown = " ".join(text.split())
-            return Choice([], f"“{shown}” is not one of the options ({'; '.join(options)})")
+            return Choice([], f"“{shown}” is not one of the options: {'; '.join(options)}")
         if any(t.kind in ("checked", "tick") for t in toks):
             return Choice([], "a box is ticked but the option next to it cannot be read")
         return Choice([])
     selected = [options[i] for i in sorted(chosen)]
     if not multi and len(selected) > 1:
         return Choice(
-            [], f"more than one option is chosen ({'; '.join(selected)}); only one is allowed"
+            [], f"more than one option is chosen: {'; '.join(selected)}; only one is allowed"
         )
     return Choice(selected)
 

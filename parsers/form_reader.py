@@ -314,9 +314,7 @@ class FormReader:
                 result = self._normalise(col.type, raw, col.options, False)
                 if result.problem:
                     st.problems.append(
-                        Problem(
-                            key, label, "invalid", f"{label}: {result.problem}", raw, cell.where
-                        )
+                        Problem(key, label, "invalid", result.problem, raw, cell.where)
                     )
                 elif result.value:
                     values[col.key] = FieldValue(key, result.value, raw, cell.where)
@@ -416,9 +414,7 @@ class FormReader:
             where = ans.where if ans else ""
             result = self._normalise(f.type, raw, f.options, f.type == "multi-choice")
             if result.problem:
-                problems.append(
-                    Problem(f.key, label, "invalid", f"{label}: {result.problem}", raw, where)
-                )
+                problems.append(Problem(f.key, label, "invalid", result.problem, raw, where))
             elif result.value:
                 value: str | list[str] = (
                     result.value.split("\n") if f.type == "multi-choice" else result.value
@@ -430,14 +426,14 @@ class FormReader:
                         f.key,
                         label,
                         "missing",
-                        f"{label} is required but was left empty",
+                        "must be completed but was left empty",
                         raw,
                         where,
                     )
                 )
             elif f.mandatory:
                 problems.append(
-                    Problem(f.key, label, "unreadable", f"{label} could not be found on the form")
+                    Problem(f.key, label, "unreadable", "could not be found on the form")
                 )
         form.problems = problems + st.problems
         return form

@@ -88,7 +88,9 @@ def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
 
     parts = _split_date(t)
     if parts is None:
-        return Normalised(problem=f"“{raw}” is not a date in a form we can read (day, month, year)")
+        return Normalised(
+            problem=f"“{raw}” is not a date we can read; please give day, month and year"
+        )
     day, month, year_text = parts
     year = _full_year(year_text, today)
     if year is None:
@@ -96,7 +98,7 @@ def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
     try:
         value = dt.date(year, month, day)
     except ValueError:
-        return Normalised(problem=f"“{raw}” is not a real date (dates are read day first)")
+        return Normalised(problem=f"“{raw}” is not a real date; dates are read day first")
     if not 1900 <= value.year <= today.year + 10:
         return Normalised(problem=f"“{raw}” has a year that cannot be right")
     return Normalised(value.isoformat())
@@ -151,9 +153,9 @@ def normalise_nhs_number(text: str) -> Normalised:
         return EMPTY
     digits = re.sub(r"[\s\-‐‑–—.]", "", unicodedata.normalize("NFKC", raw))
     if not digits.isdigit() or len(digits) != 10:
-        return Normalised(problem=f"“{raw}” is not an NHS number (it should have 10 digits)")
+        return Normalised(problem=f"“{raw}” is not an NHS number; it should have 10 digits")
     if not nhs_check_digit_ok(digits):
-        return Normalised(problem=f"“{raw}” is not a valid NHS number (the check digit is wrong)")
+        return Normalised(problem=f"“{raw}” is not a valid NHS number; its check digit is wrong")
     return Normalised(digits)
 
 
@@ -191,7 +193,7 @@ def normalise_phone(text: str) -> Normalised:
     if not digits.startswith("0"):
         return Normalised(problem=f"“{raw}” should start with 0 or +44")
     if len(digits) > 11:
-        return Normalised(problem=f"“{raw}” has too many digits (more than one number?)")
+        return Normalised(problem=f"“{raw}” has too many digits for one UK phone number")
     if len(digits) < 10:
         return Normalised(problem=f"“{raw}” has too few digits for a UK phone number")
     if digits[1] not in "1235789" or (len(digits) == 10 and not digits.startswith(_TEN_DIGITS)):

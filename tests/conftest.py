@@ -1,13 +1,15 @@
-"""Shared fixtures: real Dovecot, SMTP and database servers (logic lives in tests/servers/)."""
+"""Shared fixtures: real Dovecot, SMTP, database and clamd servers (logic in tests/servers/)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from servers import unavailable
+from servers.clamd import ClamdServer, find_clamd
 from servers.dovecot import DovecotServer, find_dovecot
 from servers.postgres import fresh_postgres_url
 from servers.smtp import SmtpServer
@@ -52,3 +54,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     else:
         with fresh_postgres_url() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def clamd() -> Iterator[ClamdServer]:
+    """One clamd for the whole session; its only signature matches ``clamd.eicar``."""
+    binary = find_clamd()
+    if binary is None:
+        unavailable("clamd is not installed (apt-get install clamav-daemon)")
+    sigtool = shutil.which("sigtool")
+    if sigtool is None:
+        unavailable("sigtool is not installed (apt-get install clamav)")
+    with ClamdServer(binary, sigtool) as server:
+        yield server

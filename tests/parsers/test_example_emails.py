@@ -71,7 +71,8 @@ def test_n06_problems_are_plain_words() -> None:
     assert form is not None
     by_key = {p.key: p for p in form.problems}
     assert by_key["child.dob"].kind == "missing"
-    assert by_key["child.dob"].message == "Date of birth is required but was left empty"
+    assert by_key["child.dob"].label == "Date of birth"
+    assert by_key["child.dob"].message == "must be completed but was left empty"
     assert by_key["child.dob"].where == "docx table 4 row 3 cell 2"
 
 
