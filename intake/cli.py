@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+outbox_app = typer.Typer(help="Outgoing email: list, and retry.")
+app.add_typer(outbox_app, name="outbox")
 
 
 def _logging(verbose: bool) -> None:
@@ -160,11 +162,14 @@ def parse(
             _print_document(doc)
 
 
-@app.command()
-def outbox(
+@outbox_app.callback(invoke_without_command=True)
+def outbox_list(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="pending, sent or dead")] = None,
 ) -> None:
     """List outgoing emails and their delivery state (no message bodies)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from intake.runner import open_database
     from storage.db import session_scope
     from storage.outbox import rows
@@ -176,6 +181,41 @@ def outbox(
                 f"{row.id}\t{row.status}\t{row.kind}\tattempts={row.attempts}\t"
                 f"{row.last_error or ''}"
             )
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int], typer.Argument(help="Outbox row ids (see `intake outbox`).")],
+) -> None:
+    """Put dead or waiting emails back in the queue to be sent on the next pass."""
+    from intake.runner import open_database
+    from storage.db import session_scope
+    from storage.outbox import requeue
+
+    engine = open_database(Settings())
+    with session_scope(engine) as session:
+        for row_id in ids:
+            typer.echo(f"{row_id}: {requeue(session, row_id)}")
+
+
+@app.command()
+def digest() -> None:
+    """Queue and send today's digest to representatives who asked for one."""
+    from intake.duedates import uk_date
+    from intake.runner import filing_for, make_transport, open_database
+    from notifications.digest import digest_rows
+    from notifications.sender import deliver_due
+    from storage.clock import utcnow
+    from storage.db import session_scope
+
+    settings = Settings()
+    engine = open_database(settings)
+    filing = filing_for(engine, settings)
+    with session_scope(engine) as session:
+        rows = digest_rows(session, filing.mail, filing.routing, uk_date(utcnow()))
+        session.add_all(rows)
+    report = deliver_due(engine, make_transport(settings))
+    typer.echo(f"{len(rows)} digests queued; {report.sent} emails sent")
 
 
 @app.command("settings")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +27,26 @@ class Transport(Protocol):
         ...
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+class XOAuth2:
+    """The SASL XOAUTH2 exchange for smtplib.SMTP.auth (RFC 7628-style, as Google and
+    Microsoft define it): the initial response carries user and token; if the server
+    answers with a 334 error challenge, an empty reply makes it finish with its error."""
+
+    def __init__(self, user: str, token: str) -> None:
+        self._initial = f"user={user}\x01auth=Bearer {token}\x01\x01"
+        self._sent = False
+
+    def __call__(self, challenge: bytes | None = None) -> str:
+        if self._sent:
+            return ""
+        self._sent = True
+        return self._initial
+
+
 @dataclass(frozen=True)
 class SmtpTransport:
     """Send with smtplib: implicit TLS, STARTTLS or plain; password AUTH when a user is set."""
@@ -37,6 +58,8 @@ class SmtpTransport:
     password: str = ""
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = None
+    # Set for XOAUTH2 (Microsoft 365 turns off password SMTP AUTH): returns a fresh token.
+    token_provider: Callable[[], str] | None = None
 
     def _connect(self) -> smtplib.SMTP:
         context = self.ssl_context or ssl.create_default_context()
@@ -47,26 +70,36 @@ class SmtpTransport:
             client.starttls(context=context)
         return client
 
+    def _authenticate(self, client: smtplib.SMTP) -> None:
+        if self.token_provider is not None:
+            client.ehlo_or_helo_if_needed()
+            client.auth("XOAUTH2", XOAuth2(self.user, self.token_provider()))
+        elif self.user:
+            client.login(self.user, self.password)
+
     def send(self, message: EmailMessage) -> None:
         """Send, classifying every failure as permanent or temporary."""
         try:
             with self._connect() as client:
-                if self.user:
-                    client.login(self.user, self.password)
+                self._authenticate(client)
                 refused = client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(
-                f"{rcpt}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-                for rcpt, (code, msg) in exc.recipients.items()
+                f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items()
             )
             if all(code >= 500 for code in codes):
                 raise PermanentFailure(detail) from exc
             raise TemporaryFailure(detail) from exc
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused) as exc:
+            # Our credentials or sender address, not this message: every message would
+            # fail the same way, so keep them all for a retry once an operator fixes it.
+            raise TemporaryFailure(
+                f"{exc.smtp_code} {_text(exc.smtp_error)} (our SMTP login or "
+                "sender address was refused)"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
-            error = exc.smtp_error
-            text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-            detail = f"{exc.smtp_code} {text}"
+            detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             if exc.smtp_code >= 500:
                 raise PermanentFailure(detail) from exc
             raise TemporaryFailure(detail) from exc

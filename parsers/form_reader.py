@@ -11,32 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
-from functools import lru_cache
 
-from parsers.choices import read_choice
-from parsers.formdef import (
-    ColumnDef,
-    FieldDef,
-    FormDef,
-    GridDef,
-    LabelMatcher,
-    ProcessGridDef,
-    abbreviates,
-    best_similarity,
-    label_variants,
-    normalise_label,
-    text_matcher,
-)
+from parsers.answers import AnswerReader
+from parsers.formdef import FieldDef, FormDef, LabelMatcher, best_similarity, normalise_label
+from parsers.grid_reader import GridReader
 from parsers.layout import Cell, Layout, Para, Table
-from parsers.normalise import (
-    Normalised,
-    normalise_date,
-    normalise_email,
-    normalise_nhs_number,
-    normalise_phone,
-    normalise_text,
-)
 from parsers.record import FieldValue, GridRow, ParsedForm, Problem
 
 HEADING_THRESHOLD = 0.85
@@ -67,10 +46,8 @@ class FormReader:
     def __init__(self, form: FormDef) -> None:
         self.form = form
         self.matcher = LabelMatcher(form)
-        self._placeholders = [
-            re.compile(r"\s*".join(re.escape(w) for w in p.split()), re.IGNORECASE)
-            for p in form.placeholders
-        ]
+        self.answers = AnswerReader(form)
+        self.grids = GridReader(form, self.matcher, self.answers)
         self._markers = [normalise_label(m) for m in form.markers]
         self._ignore = [normalise_label(t) for t in form.ignore_tables]
         self._headings: list[tuple[int, list[str]]] = [
@@ -149,12 +126,20 @@ class FormReader:
         for row in rows[:3]:
             for c in row:
                 self._check_marker(c.text, st)
-        grid = self._find_grid(rows)
+        grid = self.grids.find(rows)
         if grid is not None:
-            self._grid(grid[0], rows[grid[1] + 1 :], grid[2], st)
+            out = st.grid_rows.setdefault(grid.grid.key, [])
+            found, problems = self.grids.read_rows(grid, rows, len(out) + 1)
+            out.extend(found)
+            st.problems.extend(problems)
             return
         for pg in self.form.process_grids:
-            if self._process_grid(pg, rows, st):
+            cells = self.grids.process_answers(pg, rows)
+            if cells is not None:
+                for key, cell in cells.items():
+                    st.seen.add(key)
+                    st.answers[key] = _Answer(list(cell.paras), cell.where)
+                    st.section = self.form.field(key).section or st.section
                 return
         self._label_table(rows, st)
 
@@ -249,158 +234,6 @@ class FormReader:
         # "School Nurse" resembles "School / nursery" but answers "Job title".
         return of is None or m[1] >= LABEL_BESIDE_LABEL
 
-    # ------------------------------------------------------------------ grids
-
-    def _find_grid(
-        self, rows: list[list[Cell]]
-    ) -> tuple[GridDef, int, dict[int, ColumnDef]] | None:
-        """The grid whose header row this table has: (grid, header row index, columns)."""
-        best: tuple[float, GridDef, int, dict[int, ColumnDef]] | None = None
-        for r, row in enumerate(rows[:2]):
-            nonempty = [c for c in row if not c.is_empty()]
-            for grid in self.form.grids:
-                cols = self._header_map(row, grid.columns)
-                need = min(grid.min_header_matches, len(grid.columns))
-                if len(cols) < need or len(cols) < 0.6 * len(nonempty):
-                    continue
-                score = len(cols) / len(grid.columns)
-                if best is None or score > best[0]:
-                    best = (score, grid, r, cols)
-        return None if best is None else (best[1], best[2], best[3])
-
-    def _header_map(self, row: list[Cell], columns: list[ColumnDef]) -> dict[int, ColumnDef]:
-        """Which column definition each header cell names (each used once, best first)."""
-        scored: list[tuple[float, int, int]] = []
-        for i, cell in enumerate(row):
-            text = normalise_label(cell.text)
-            if not text:
-                continue
-            # A cell that names a field better than a column is a label, not a header
-            # ("Name of referrer" only loosely fits the household "Name" column).
-            label = self.matcher.match(cell.text, 0, abbreviated=False)
-            sm = text_matcher(text)
-            for j, col in enumerate(columns):
-                variants = _names(col.header, col.variants)
-                s = _header_score(text, variants, self.form.label_threshold, sm)
-                if s and (label is None or s >= label[1]):
-                    scored.append((s, i, j))
-        out: dict[int, ColumnDef] = {}
-        taken: set[int] = set()
-        for _s, i, j in sorted(scored, reverse=True):
-            if i not in out and j not in taken:
-                out[i] = columns[j]
-                taken.add(j)
-        return out
-
-    def _grid(
-        self, grid: GridDef, rows: list[list[Cell]], cols: dict[int, ColumnDef], st: _State
-    ) -> None:
-        out = st.grid_rows.setdefault(grid.key, [])
-        header = [normalise_label(c.header) for c in cols.values()]
-        for row in rows:
-            cells = {i: row[i] for i in cols if i < len(row)}
-            if all(self._clean(c.text) == "" for c in cells.values()):
-                continue
-            texts = [normalise_label(c.text) for c in cells.values()]
-            if texts == header[: len(texts)]:
-                continue  # header repeated after a page break
-            n = len(out) + 1
-            values: GridRow = {}
-            for i, cell in cells.items():
-                col = cols[i]
-                raw = self._clean(cell.text)
-                key = f"{grid.key}[{n}].{col.key}"
-                label = f"{grid.title} row {n} – {col.header}"
-                result = self._normalise(col.type, raw, col.options, False)
-                if result.problem:
-                    st.problems.append(
-                        Problem(key, label, "invalid", result.problem, raw, cell.where)
-                    )
-                elif result.value:
-                    values[col.key] = FieldValue(key, result.value, raw, cell.where)
-            out.append(values)
-
-    def _process_grid(self, pg: ProcessGridDef, rows: list[list[Cell]], st: _State) -> bool:
-        """Read the parallel-processes grid if this table is it; True when it was."""
-        header_at = -1
-        cols: dict[str, int] = {}
-        for r, row in enumerate(rows[:2]):
-            found = self._process_header(pg, row)
-            if len(found) >= 2:
-                header_at, cols = r, found
-                break
-        matched: list[tuple[int, int]] = []  # (row index, process row index)
-        for r, row in enumerate(rows):
-            if r <= header_at or not row:
-                continue
-            k = self._process_row(pg, row[cols.get("process", 0)].text)
-            if k is not None:
-                matched.append((r, k))
-        if header_at < 0 and len(matched) < 2:
-            return False
-        if not matched:
-            return header_at >= 0
-        for r, k in matched:
-            prow = pg.rows[k]
-            row = rows[r]
-            label_col = cols.get("process", 0)
-            status_col = cols.get("status")
-            details_col = cols.get("details")
-            if status_col is None or details_col is None:
-                # Headers unreadable: the status is the cell with options in it.
-                rest = [i for i in range(len(row)) if i != label_col]
-                with_opts = [
-                    i
-                    for i in rest
-                    if read_choice(row[i].text, pg.status_options).selected
-                    or any(ch in row[i].text for ch in "☐☒")
-                ]
-                status_col = (
-                    status_col if status_col is not None else (with_opts[0] if with_opts else None)
-                )
-                others = [i for i in rest if i != status_col]
-                details_col = (
-                    details_col if details_col is not None else (others[0] if others else None)
-                )
-            for key, col in (
-                (pg.status_key(prow), status_col),
-                (pg.details_key(prow), details_col),
-            ):
-                if col is not None and col < len(row):
-                    f = self.form.field(key)
-                    st.seen.add(key)
-                    st.answers[key] = _Answer(list(row[col].paras), row[col].where)
-                    st.section = f.section or st.section
-        return True
-
-    def _process_header(self, pg: ProcessGridDef, row: list[Cell]) -> dict[str, int]:
-        heads = {
-            "process": (pg.process_header, pg.process_variants),
-            "status": (pg.status_header, pg.status_variants),
-            "details": (pg.details_header, pg.details_variants),
-        }
-        out: dict[str, int] = {}
-        for i, cell in enumerate(row):
-            text = normalise_label(cell.text)
-            sm = text_matcher(text)
-            for name, (head, variants) in heads.items():
-                vs = _names(head, variants)
-                if name not in out and _header_score(text, vs, self.form.label_threshold, sm):
-                    out[name] = i
-                    break
-        return out
-
-    def _process_row(self, pg: ProcessGridDef, text: str) -> int | None:
-        norm = normalise_label(text)
-        sm = text_matcher(norm)
-        best: tuple[float, int] | None = None
-        for k, row in enumerate(pg.rows):
-            vs = _names(row.label, row.aliases)
-            s = best_similarity(norm, vs, self.form.label_threshold, sm)
-            if s >= self.form.label_threshold and (best is None or s > best[0]):
-                best = (s, k)
-        return None if best is None else best[1]
-
     # ------------------------------------------------------------------ building the record
 
     def _build(self, st: _State, source: str) -> ParsedForm:
@@ -412,7 +245,7 @@ class FormReader:
             ans = st.answers.get(f.key)
             raw = self._clean("\n".join(p.text for p in ans.paras)) if ans else ""
             where = ans.where if ans else ""
-            result = self._normalise(f.type, raw, f.options, f.type == "multi-choice")
+            result = self.answers.normalise(f.type, raw, f.options, f.type == "multi-choice")
             if result.problem:
                 problems.append(Problem(f.key, label, "invalid", result.problem, raw, where))
             elif result.value:
@@ -437,22 +270,6 @@ class FormReader:
                 )
         form.problems = problems + st.problems
         return form
-
-    def _normalise(self, kind: str, raw: str, options: list[str], multi: bool) -> Normalised:
-        if kind in ("choice", "multi-choice"):
-            choice = read_choice(raw, options, self.form.choice_aliases, multi=multi)
-            if choice.problem:
-                return Normalised(problem=choice.problem)
-            return Normalised("\n".join(choice.selected) if choice.selected else None)
-        if kind == "date":
-            return normalise_date(raw)
-        if kind == "phone":
-            return normalise_phone(raw)
-        if kind == "email":
-            return normalise_email(raw)
-        if kind == "nhs_number":
-            return normalise_nhs_number(raw)
-        return normalise_text(raw)
 
     # ------------------------------------------------------------------ helpers
 
@@ -528,33 +345,13 @@ class FormReader:
             st.marker = any(m and m in norm for m in self._markers)
 
     def _clean(self, text: str) -> str:
-        """Text with the form's placeholder prompts taken out."""
-        for p in self._placeholders:
-            text = p.sub(" ", text)
-        return text.strip()
+        return self.answers.clean(text)
 
     def _has_text(self, ans: _Answer | None) -> bool:
         return ans is not None and bool(self._clean("\n".join(p.text for p in ans.paras)))
 
     def _is_process(self, f: FieldDef) -> bool:
         return any(f.key.startswith(pg.key + ".") for pg in self.form.process_grids)
-
-
-def _header_score(
-    text: str, variants: list[str], threshold: float, sm: SequenceMatcher[str] | None = None
-) -> float:
-    """Similarity of a header cell to a column's names; a shortened header also counts."""
-    s = best_similarity(text, variants, threshold, sm)
-    if s >= threshold:
-        return s
-    for v in variants:
-        # "Relationship" for "Relationship to child", "Parental resp." for
-        # "Parental responsibility (Yes/No)".
-        if (len(text) >= 4 and abbreviates(text, v, extra_words=3)) or (
-            len(v) >= 4 and abbreviates(v, text, extra_words=3)
-        ):
-            return threshold
-    return 0.0
 
 
 def _only_asides(paras: list[Para]) -> bool:
@@ -566,16 +363,6 @@ def _cell_at(rows: list[list[Cell]], r: int, i: int) -> Cell | None:
     if r < len(rows) and i < len(rows[r]):
         return rows[r][i]
     return None
-
-
-@lru_cache(maxsize=4096)
-def _names_cached(name: str, others: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_dedupe([v for n in (name, *others) for v in label_variants(n)]))
-
-
-def _names(name: str, others: list[str]) -> list[str]:
-    """Normalised variants of a header or row label and its alternatives."""
-    return list(_names_cached(name, tuple(others)))
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -63,3 +63,16 @@ def rows(session: Session, status: str | None = None) -> list[OutboxMessage]:
     if status:
         query = query.where(OutboxMessage.status == status)
     return list(session.exec(query))
+
+
+def requeue(session: Session, row_id: int) -> str:
+    """Make a dead or waiting row due now; says what happened, in words for the CLI."""
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        return "no such email"
+    if row.status == SENT:
+        # Sending it again would give the recipient a second copy; refuse.
+        return "already sent; not queued again"
+    row.status = PENDING
+    row.next_attempt_at = utcnow()
+    return "queued"

@@ -1,4 +1,9 @@
-"""A throwaway Dovecot 2.3 IMAP server for tests, with one passwd-file user and maildir storage."""
+"""A throwaway Dovecot 2.3 IMAP server for tests, with one passwd-file user and maildir storage.
+
+Optionally with TLS (a self-signed certificate made with openssl: implicit TLS on ``tls_port``,
+STARTTLS on ``starttls_port``, trust ``ca_file``) and XOAUTH2 (an oauth2 passdb that asks a
+local introspection endpoint, see ``oauth_stub.py``, whether a token is good).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -37,9 +43,9 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {auth_mechanisms}
 auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {group}
@@ -49,9 +55,10 @@ mail_fsync = never
 
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/users
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = passwd-file
   args = username_format=%u {root}/users
 }}
@@ -69,7 +76,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -81,6 +89,49 @@ service anvil {{
   }}
 }}
 """
+
+
+SSL_ON = """\
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem"""
+
+OAUTH_PASSDB = """\
+# XOAUTH2 / OAUTHBEARER: Dovecot asks the introspection endpoint whether the token is active.
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
+"""
+
+OAUTH_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
+def make_self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """Write ``cert.pem`` and ``key.pem`` (EC P-256, CN localhost, SAN localhost + 127.0.0.1).
+
+    The certificate is its own CA: trusting ``cert.pem`` is enough to verify the server.
+    """
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-nodes", "-days", "2",
+            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-keyout", str(key), "-out", str(cert),
+            "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+        ],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
 
 
 def find_dovecot() -> str | None:
@@ -102,15 +153,42 @@ def dovecot_version(binary: str = "dovecot") -> tuple[int, int]:
 class DovecotServer:
     """Dovecot on a free 127.0.0.1 port, configured in its own temp folder; a context manager."""
 
-    def __init__(self, binary: str = "dovecot", startup_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        binary: str = "dovecot",
+        startup_timeout: float = 15.0,
+        *,
+        tls: bool = False,
+        oauth_introspection_url: str | None = None,
+    ) -> None:
+        """``tls``: also serve implicit TLS and STARTTLS with a self-signed certificate.
+        ``oauth_introspection_url``: accept XOAUTH2/OAUTHBEARER tokens that this endpoint
+        calls active (see ``oauth_stub.OAuthStub``)."""
         self.binary = binary
         self.startup_timeout = startup_timeout
+        self.tls = tls
+        self.oauth_introspection_url = oauth_introspection_url
         self.host = "127.0.0.1"
-        self.port = 0
+        self.port = 0  # plain IMAP (and STARTTLS when tls=True)
+        self.tls_port = 0  # implicit TLS (IMAPS); 0 when tls=False
+        self.ca_file: Path | None = None  # the self-signed certificate to trust, when tls=True
         self.user = USER
         self.password = PASSWORD
         self.root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def starttls_port(self) -> int:
+        """The port that offers STARTTLS (the plain IMAP port; only when tls=True)."""
+        if not self.tls:
+            raise RuntimeError("this DovecotServer was started without tls=True")
+        return self.port
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's self-signed certificate (tls=True)."""
+        if self.ca_file is None:
+            raise RuntimeError("this DovecotServer has no certificate (start it with tls=True)")
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -144,18 +222,55 @@ class DovecotServer:
             f"{self.user}:{{PLAIN}}{self.password}:{uid}:{gid}::{home}\n"
         )
         self.port = free_port()
+        mechanisms = "plain login"
+        ssl_setting = "ssl = no"
+        if self.tls:
+            self.ca_file, _key = make_self_signed_cert(self.root)
+            self.tls_port = free_port()
+            ssl_setting = SSL_ON.format(root=self.root)
+        oauth_passdb = ""
+        if self.oauth_introspection_url is not None:
+            (self.root / "oauth2.conf").write_text(
+                OAUTH_CONF.format(url=self.oauth_introspection_url)
+            )
+            oauth_passdb = OAUTH_PASSDB.format(root=self.root)
+            mechanisms += " xoauth2 oauthbearer"
         mailboxes = "\n".join(
             f"  mailbox {name} {{\n    auto = create\n  }}" for name in EXTRA_FOLDERS
         )
         config = self.root / "dovecot.conf"
         config.write_text(
             CONFIG_TEMPLATE.format(
-                root=self.root, port=self.port, mailboxes=mailboxes, user=user, group=group
+                root=self.root,
+                port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl_setting,
+                auth_mechanisms=mechanisms,
+                oauth_passdb=oauth_passdb,
+                mailboxes=mailboxes,
+                user=user,
+                group=group,
             )
         )
+        self._launch()
 
+    def restart(self) -> None:
+        """Stop Dovecot and start it again with the same config, ports and mail.
+
+        Every open client connection is cut (Dovecot says ``* BYE`` as it shuts down): for
+        testing reconnection.
+        """
+        if self._process is None:
+            raise RuntimeError("DovecotServer not started")
+        self.stop(remove_files=False)
+        self._launch()
+
+    def _launch(self) -> None:
+        """Start ``dovecot -F`` on the written config and wait for the greeting."""
+        assert self.root is not None
+        config = self.root / "dovecot.conf"
         # Config errors are printed on stderr before log_path is in use, so keep both.
-        with (self.root / "stderr.log").open("wb") as stderr:
+        with (self.root / "stderr.log").open("ab") as stderr:
             self._process = subprocess.Popen(
                 [self.binary, "-c", str(config), "-F"],
                 stdin=subprocess.DEVNULL,

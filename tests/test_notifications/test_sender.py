@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import Engine
 
 from notifications.sender import build_message, deliver_due, retry_delay
 from notifications.transport import FolderTransport, SmtpTransport
-from servers.smtp import SmtpServer
+from servers.smtp import CapturingHandler, SmtpServer
 from storage.db import make_engine, session_scope, upgrade
 from storage.outbox import rows
 from storage.tables import OutboxMessage
@@ -125,3 +127,49 @@ def test_folder_transport_writes_one_file_per_message_id(engine: Engine, tmp_pat
     folder.send(build_message(row))
     folder.send(build_message(row))  # a resend after a crash overwrites, never doubles
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["7.reply_at_lscp.test.eml"]
+
+
+class OAuthHandler(CapturingHandler):
+    """The capturing handler plus an XOAUTH2 mechanism that accepts one token."""
+
+    def __init__(self, good_token: str) -> None:
+        super().__init__()
+        self.good = good_token
+        self.seen: list[str] = []
+
+    async def auth_XOAUTH2(self, server: object, args: list[str]) -> AuthResult:
+        raw = base64.b64decode(args[1]).decode() if len(args) > 1 else ""
+        self.seen.append(raw)
+        fields = dict(p.split("=", 1) for p in raw.split("\x01") if "=" in p)
+        ok = fields.get("auth") == f"Bearer {self.good}"
+        return AuthResult(success=ok, handled=False, auth_data=fields.get("user"))
+
+
+@pytest.mark.parametrize(("token", "delivered"), [("good-token", True), ("stolen", False)])
+def test_xoauth2_login_with_a_real_sasl_exchange(
+    engine: Engine, token: str, delivered: bool
+) -> None:
+    add_row(engine, "referrer@police.test", 1)
+    server = SmtpServer()
+    handler = OAuthHandler("good-token")
+    server.handler = handler
+    server.start(auth_require_tls=False, auth_exclude_mechanism=["LOGIN", "PLAIN"])
+    try:
+        oauth = SmtpTransport(
+            host=server.host,
+            port=server.port,
+            security="none",
+            user="sirg.referrals@lscp.test",
+            timeout=5,
+            token_provider=lambda: token,
+        )
+        report = deliver_due(engine, oauth)
+    finally:
+        server.stop()
+    assert handler.seen == [f"user=sirg.referrals@lscp.test\x01auth=Bearer {token}\x01\x01"]
+    if delivered:
+        assert report.sent == 1 and len(server.messages) == 1
+    else:
+        # A refused login is our configuration, not the message: kept for a retry.
+        assert (report.sent, report.retrying, report.dead) == (0, 1, 0)
+        assert server.messages == []

@@ -1,0 +1,223 @@
+"""Grids: tables recognised by their header rows, columns mapped by header text.
+
+Rows may be added or removed and columns reordered or renamed a little; nothing is
+taken by position alone. The parallel-processes grid (fixed rows) is found by its
+header or by its row labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from parsers.answers import AnswerReader
+from parsers.choices import read_choice
+from parsers.formdef import (
+    ColumnDef,
+    FormDef,
+    GridDef,
+    LabelMatcher,
+    ProcessGridDef,
+    abbreviates,
+    best_similarity,
+    label_variants,
+    normalise_label,
+    text_matcher,
+)
+from parsers.layout import Cell
+from parsers.record import FieldValue, GridRow, Problem
+
+
+@dataclass
+class GridMatch:
+    """A table recognised as a grid: which grid, where its header is, which column is which."""
+
+    grid: GridDef
+    header_row: int
+    columns: dict[int, ColumnDef]
+
+
+class GridReader:
+    """Finds and reads the grids of one form definition."""
+
+    def __init__(self, form: FormDef, matcher: LabelMatcher, answers: AnswerReader) -> None:
+        self.form = form
+        self.matcher = matcher
+        self.answers = answers
+        self.threshold = form.label_threshold
+
+    # ------------------------------------------------------------------ repeating grids
+
+    def find(self, rows: list[list[Cell]]) -> GridMatch | None:
+        """The grid whose header row (one of the first two rows) this table has."""
+        best: tuple[float, GridMatch] | None = None
+        for r, row in enumerate(rows[:2]):
+            nonempty = [c for c in row if not c.is_empty()]
+            for grid in self.form.grids:
+                cols = self._header_map(row, grid.columns)
+                need = min(grid.min_header_matches, len(grid.columns))
+                if len(cols) < need or len(cols) < 0.6 * len(nonempty):
+                    continue
+                score = len(cols) / len(grid.columns)
+                if best is None or score > best[0]:
+                    best = (score, GridMatch(grid, r, cols))
+        return None if best is None else best[1]
+
+    def _header_map(self, row: list[Cell], columns: list[ColumnDef]) -> dict[int, ColumnDef]:
+        """Which column each header cell names (each column used once, best first)."""
+        scored: list[tuple[float, int, int]] = []
+        for i, cell in enumerate(row):
+            text = normalise_label(cell.text)
+            if not text:
+                continue
+            # A cell that names a field better than a column is a label, not a header
+            # ("Name of referrer" only loosely fits the household "Name" column).
+            label = self.matcher.match(cell.text, 0, abbreviated=False)
+            sm = text_matcher(text)
+            for j, col in enumerate(columns):
+                s = header_score(text, names(col.header, col.variants), self.threshold, sm)
+                if s and (label is None or s >= label[1]):
+                    scored.append((s, i, j))
+        out: dict[int, ColumnDef] = {}
+        taken: set[int] = set()
+        for _s, i, j in sorted(scored, reverse=True):
+            if i not in out and j not in taken:
+                out[i] = columns[j]
+                taken.add(j)
+        return out
+
+    def read_rows(
+        self, match: GridMatch, rows: list[list[Cell]], first_number: int
+    ) -> tuple[list[GridRow], list[Problem]]:
+        """Filled rows after the header, numbered from `first_number`, and cell problems."""
+        grid, cols = match.grid, match.columns
+        header = [normalise_label(c.header) for c in cols.values()]
+        out: list[GridRow] = []
+        problems: list[Problem] = []
+        for row in rows[match.header_row + 1 :]:
+            cells = {i: row[i] for i in cols if i < len(row)}
+            if all(self.answers.clean(c.text) == "" for c in cells.values()):
+                continue
+            if [normalise_label(c.text) for c in cells.values()] == header[: len(cells)]:
+                continue  # header repeated after a page break
+            n = first_number + len(out)
+            values: GridRow = {}
+            for i, cell in cells.items():
+                col = cols[i]
+                raw = self.answers.clean(cell.text)
+                key = f"{grid.key}[{n}].{col.key}"
+                result = self.answers.normalise(col.type, raw, col.options)
+                if result.problem:
+                    label = f"{grid.title} row {n} – {col.header}"
+                    problems.append(Problem(key, label, "invalid", result.problem, raw, cell.where))
+                elif result.value:
+                    values[col.key] = FieldValue(key, result.value, raw, cell.where)
+            out.append(values)
+        return out, problems
+
+    # ------------------------------------------------------------------ parallel processes
+
+    def process_answers(self, pg: ProcessGridDef, rows: list[list[Cell]]) -> dict[str, Cell] | None:
+        """Answer cells by field key if this table is the process grid, else None."""
+        header_at = -1
+        cols: dict[str, int] = {}
+        for r, row in enumerate(rows[:2]):
+            found = self._process_header(pg, row)
+            if len(found) >= 2:
+                header_at, cols = r, found
+                break
+        label_col = cols.get("process", 0)
+        matched = [
+            (r, k)
+            for r, row in enumerate(rows)
+            if r > header_at and label_col < len(row)
+            for k in [self._process_row(pg, row[label_col].text)]
+            if k is not None
+        ]
+        if header_at < 0 and len(matched) < 2:
+            return None
+        out: dict[str, Cell] = {}
+        for r, k in matched:
+            row = rows[r]
+            status_col, details_col = cols.get("status"), cols.get("details")
+            if status_col is None:
+                # Header unreadable: the status is the cell holding the options.
+                status_col = next(
+                    (i for i in range(len(row)) if i != label_col and _has_options(pg, row[i])),
+                    None,
+                )
+            if details_col is None:
+                details_col = next(
+                    (i for i in range(len(row)) if i not in (label_col, status_col)), None
+                )
+            for key, col in (
+                (pg.status_key(pg.rows[k]), status_col),
+                (pg.details_key(pg.rows[k]), details_col),
+            ):
+                if col is not None and col < len(row):
+                    out[key] = row[col]
+        return out
+
+    def _process_header(self, pg: ProcessGridDef, row: list[Cell]) -> dict[str, int]:
+        heads = {
+            "process": names(pg.process_header, pg.process_variants),
+            "status": names(pg.status_header, pg.status_variants),
+            "details": names(pg.details_header, pg.details_variants),
+        }
+        out: dict[str, int] = {}
+        for i, cell in enumerate(row):
+            text = normalise_label(cell.text)
+            sm = text_matcher(text)
+            for name, variants in heads.items():
+                if name not in out and header_score(text, variants, self.threshold, sm):
+                    out[name] = i
+                    break
+        return out
+
+    def _process_row(self, pg: ProcessGridDef, text: str) -> int | None:
+        norm = normalise_label(text)
+        sm = text_matcher(norm)
+        best: tuple[float, int] | None = None
+        for k, row in enumerate(pg.rows):
+            s = best_similarity(norm, names(row.label, row.aliases), self.threshold, sm)
+            if s >= self.threshold and (best is None or s > best[0]):
+                best = (s, k)
+        return None if best is None else best[1]
+
+
+def _has_options(pg: ProcessGridDef, cell: Cell) -> bool:
+    return bool(read_choice(cell.text, pg.status_options).selected) or any(
+        ch in cell.text for ch in "☐☒"
+    )
+
+
+def header_score(
+    text: str, variants: list[str], threshold: float, sm: SequenceMatcher[str] | None = None
+) -> float:
+    """Similarity of a header cell to a column's names; a shortened header also counts."""
+    s = best_similarity(text, variants, threshold, sm)
+    if s >= threshold:
+        return s
+    for v in variants:
+        # "Relationship" for "Relationship to child", "Parental resp." for
+        # "Parental responsibility (Yes/No)".
+        if (len(text) >= 4 and abbreviates(text, v, extra_words=3)) or (
+            len(v) >= 4 and abbreviates(v, text, extra_words=3)
+        ):
+            return threshold
+    return 0.0
+
+
+@lru_cache(maxsize=4096)
+def _names(name: str, others: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in (v for n in (name, *others) for v in label_variants(n)):
+        if v and v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def names(name: str, others: list[str]) -> list[str]:
+    """Normalised variants of a header or row label and its alternatives."""
+    return list(_names(name, tuple(others)))
