@@ -59,7 +59,7 @@ def run(
         source.close()
     typer.echo(
         f"fetched {report.fetched}, new {report.new}, already stored {report.already_stored}, "
-        f"outcomes {report.outcomes}, errors {report.errors}, "
+        f"outcomes {report.outcomes}, waiting {report.waiting}, errors {report.errors}, "
         f"mail sent {report.delivery.sent}, retrying {report.delivery.retrying}, "
         f"dead {report.delivery.dead}"
     )

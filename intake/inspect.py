@@ -5,24 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from intake.pipeline import decide
-from intake.pipeline.context import MessageContext
+from intake.pipeline.context import MessageContext, MustWait
+from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from parsers.documents import DocumentResult
 from parsers.mime import parse_message
 from storage.clock import utcnow
+from storage.messages import virus_reason
 
 
 def inspect_message(raw: bytes, settings: Settings) -> dict[str, Any]:
     """The outcome, reason and every form's fields, as `intake inspect --json` prints."""
-    ctx = decide(
-        MessageContext(
-            raw=raw,
-            message=parse_message(raw),
-            received_at=utcnow(),
-            max_message_bytes=settings.max_message_bytes,
-            our_message_id_domain=settings.message_id_domain,
-        )
+    scanner = ClamdScanner(settings.clamd, settings.clamd_timeout) if settings.clamd else None
+    ctx = MessageContext(
+        raw=raw,
+        message=parse_message(raw),
+        received_at=utcnow(),
+        max_message_bytes=settings.max_message_bytes,
+        our_message_id_domain=settings.message_id_domain,
+        scanner=scanner,
     )
+    try:
+        if scanner is not None:
+            verdict = scanner.scan(raw)
+            if not verdict.clean:
+                return {
+                    "outcome": "quarantined",
+                    "reason": virus_reason(verdict.signature),
+                    "forms": [],
+                }
+        decide(ctx)
+    except (MustWait, ScannerUnavailable) as exc:
+        return {"outcome": "waiting", "reason": str(exc), "forms": []}
     forms = []
     missing: list[str] = []
     for doc in ctx.documents:

@@ -17,11 +17,12 @@ from sqlalchemy import Engine
 
 from intake.pipeline import decide
 from intake.pipeline import file as file_stage
-from intake.pipeline.context import MessageContext
+from intake.pipeline.context import MessageContext, MustWait
 from intake.pipeline.file import Filing
+from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from intake.sources.base import Destination, FetchedMessage, MailSource
-from notifications.compose import MailConfig
+from notifications.compose import MailConfig, security_rows
 from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
 from notifications.transport import FolderTransport, SmtpTransport, Transport
@@ -43,6 +44,7 @@ class RunReport:
     already_stored: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     moved: int = 0
+    waiting: int = 0
     errors: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -87,7 +89,13 @@ def filing_for(engine: Engine, settings: Settings) -> Filing:
         review_url=settings.review_url,
         templates_dir=settings.templates_dir,
     )
-    return Filing(engine=engine, mail=mail, routing=load_routing(settings.routing_file))
+    return Filing(
+        engine=engine,
+        mail=mail,
+        routing=load_routing(settings.routing_file),
+        reply_limit_per_day=settings.reply_limit_per_day,
+        scanner=ClamdScanner(settings.clamd, settings.clamd_timeout) if settings.clamd else None,
+    )
 
 
 def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> None:
@@ -103,9 +111,12 @@ def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> N
             received_at=row.received_at,
             max_message_bytes=settings.max_message_bytes,
             our_message_id_domain=settings.message_id_domain,
+            scanner=filing.scanner,
         )
         decide(ctx)
         file_stage.run(ctx, filing, row.id)
+    except MustWait:
+        raise  # not a failure of this message: it stays unprocessed for the next pass
     except Exception:
         log.exception("message %s quarantined", row.id)
         messages.quarantine(engine, row.id, traceback.format_exc())
@@ -120,8 +131,25 @@ def handle(
 ) -> None:
     """Keep, process and move one fetched message."""
     engine = filing.engine
+    infected: str | None = None
+    notices = []
+    if filing.scanner is not None and not messages.is_stored(engine, fetched.identity):
+        # Scanned before it is stored, so an infected message is never kept in the clear.
+        try:
+            verdict = filing.scanner.scan(fetched.raw)
+        except ScannerUnavailable as exc:
+            raise MustWait(f"virus scanner unavailable: {exc}") from exc
+        if not verdict.clean:
+            infected = verdict.signature or "unknown"
+            notices = security_rows(filing.mail, filing.routing, messages.virus_reason(infected))
     row = messages.receive(
-        engine, fetched.identity, fetched.raw, _message_id(fetched.raw), _arrival(fetched)
+        engine,
+        fetched.identity,
+        fetched.raw,
+        _message_id(fetched.raw),
+        _arrival(fetched),
+        infected=infected,
+        notices=notices,
     )
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
@@ -132,6 +160,8 @@ def handle(
     with session_scope(engine) as session:
         current = session.get(InboundMessage, row.id)
         assert current is not None
+    if current.state == MessageState.RECEIVED:
+        return  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     # Only now, with the outcome committed, may the message leave the watched folder.
@@ -150,6 +180,10 @@ def run_once(
         report.fetched += 1
         try:
             handle(filing, settings, source, fetched, report)
+        except MustWait as exc:
+            # Nothing is wrong with the message; it stays in the mailbox until we can decide.
+            report.waiting += 1
+            log.warning("message uid=%s waits: %s", fetched.identity.uid, exc)
         except Exception:
             # Storing or moving failed (database or server trouble). The message stays
             # where it is on the server and is picked up again on the next pass.

@@ -55,6 +55,46 @@ class Settings(BaseSettings):
         "Ignored", description="Folder for automatic mail (auto-replies, bounces)."
     )
     imap_timeout: float = Field(60.0, description="Seconds before an IMAP network call fails.")
+    imap_ca_file: Path | None = Field(
+        None,
+        description="PEM file of CA certificates to trust for IMAP TLS instead of the system's "
+        "(a private CA or a test server's self-signed certificate).",
+    )
+    imap_auth: Literal["password", "xoauth2"] = Field(
+        "password",
+        description="IMAP sign-in: `password` (LOGIN) or `xoauth2` "
+        "(a token from the `INTAKE_OAUTH_*` settings).",
+    )
+    imap_idle: bool = Field(
+        True, description="Wait for new mail with IDLE when the server offers it; false polls."
+    )
+    imap_reconnect_attempts: int = Field(
+        5, description="Reconnections tried after a lost IMAP connection before giving up."
+    )
+    imap_reconnect_delay: float = Field(
+        1.0, description="Seconds before the first reconnection; doubles each try, with jitter."
+    )
+    imap_reconnect_max_delay: float = Field(
+        60.0, description="Longest wait in seconds between two reconnection tries."
+    )
+    oauth_tenant: str = Field(
+        "", description="Microsoft Entra tenant (ID or domain) that issues XOAUTH2 tokens."
+    )
+    oauth_client_id: str = Field(
+        "", description="Application (client) ID registered in Microsoft Entra for XOAUTH2."
+    )
+    oauth_client_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Client secret for app-only XOAUTH2 (client credentials flow).",
+    )
+    oauth_refresh_token: SecretStr = Field(
+        SecretStr(""),
+        description="Refresh token for delegated XOAUTH2; used instead of the client secret.",
+    )
+    oauth_token: SecretStr = Field(
+        SecretStr(""),
+        description="A ready XOAUTH2 access token obtained elsewhere (e.g. Gmail); used as is.",
+    )
     smtp_host: str = Field(
         "",
         description="SMTP server for outgoing mail; empty writes each message as an .eml file "
@@ -79,6 +119,18 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         40 * 1024 * 1024,
         description="Messages larger than this are not parsed; the sender is told.",
+    )
+    clamd: str = Field(
+        "",
+        description="clamd to scan every message and attachment: `host:port` or a socket "
+        "path; empty: no virus scanning.",
+    )
+    clamd_timeout: float = Field(60.0, description="Seconds to wait for a clamd verdict.")
+    reply_limit_per_day: int = Field(
+        5,
+        description="Most replies asking for information or rejecting a file sent to one "
+        "address in 24 hours (a guard against autoresponder loops); acknowledgements of "
+        "referrals are never limited.",
     )
     routing_file: Path | None = Field(
         None,

@@ -160,3 +160,26 @@ def alert_rows(
             )
         )
     return rows
+
+
+def security_rows(config: MailConfig, routing: Routing, reason: str) -> list[OutboxMessage]:
+    """Tell the LSCP business managers that a message was quarantined for a virus.
+
+    Says nothing of the sender or content beyond the scanner's words; the details are in
+    the review queue's quarantine page.
+    """
+    rows = []
+    for rep in routing.representatives:
+        if rep.role != "business_manager":
+            continue
+        mail = render(
+            "security",
+            {
+                "name": rep.name,
+                "reason": reason,
+                "link": f"{config.review_url.rstrip('/')}/quarantine",
+            },
+            config.templates_dir,
+        )
+        rows.append(_row(config, "security", rep.email, mail, None, None, None, "auto-generated"))
+    return rows

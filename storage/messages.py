@@ -7,7 +7,9 @@ committed. Each function here is one short transaction.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +19,16 @@ from sqlmodel import Session, col, select
 
 from storage.clock import utcnow
 from storage.db import session_scope
-from storage.tables import AuditEvent, InboundMessage, MessageState, Outcome, RawMessage
+from storage.tables import (
+    AuditEvent,
+    InboundMessage,
+    MessageState,
+    OutboxMessage,
+    Outcome,
+    RawMessage,
+)
+
+DEFANGED_MARK = b"X-Intake-Defanged: base64 of the original message, which held a virus\n\n"
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,30 @@ def audit(session: Session, entity: str, entity_id: int, action: str, detail: st
     )
 
 
+def virus_reason(signature: str | None) -> str:
+    """The plain-words outcome of a message the virus scanner stopped."""
+    return f"a virus was found ({signature or 'unknown'}); the message was not opened"
+
+
+def defang(raw: bytes) -> bytes:
+    """An infected message as stored: base64 behind a marker, so no scanner, indexer or
+    person opening the database meets the payload in the clear. `refang` undoes it."""
+    return DEFANGED_MARK + base64.encodebytes(raw)
+
+
+def refang(stored: bytes) -> bytes:
+    """The original bytes of a stored message, defanged or not."""
+    if stored.startswith(DEFANGED_MARK):
+        return base64.decodebytes(stored[len(DEFANGED_MARK) :])
+    return stored
+
+
+def is_stored(engine: Engine, ident: ServerIdentity) -> bool:
+    """True when this server identity has been stored before."""
+    with session_scope(engine) as session:
+        return _by_identity(session, ident) is not None
+
+
 def _by_identity(session: Session, ident: ServerIdentity) -> InboundMessage | None:
     return session.exec(
         select(InboundMessage).where(
@@ -77,12 +112,16 @@ def receive(
     raw: bytes,
     message_id: str | None,
     received_at: datetime,
+    infected: str | None = None,
+    notices: Sequence[OutboxMessage] = (),
 ) -> InboundMessage:
     """Store a message's raw bytes and commit, or return the row already stored for it.
 
     A second copy of a message already stored (same bytes or Message-ID, e.g. after a
     UIDVALIDITY change or a re-delivery) is kept too, but marked a duplicate so it is
-    never processed, acknowledged or counted twice.
+    never processed, acknowledged or counted twice. A message in which the virus scanner
+    found `infected` is kept defanged and quarantined, with `notices` (outbox rows telling
+    the LSCP team) in the same transaction.
     """
     digest = sha256_hex(raw)
     with session_scope(engine) as session:
@@ -101,7 +140,12 @@ def receive(
             received_at=received_at,
             stored_at=utcnow(),
         )
-        if earlier is not None:
+        if infected is not None:
+            row.state = MessageState.QUARANTINED
+            row.outcome = Outcome.QUARANTINED
+            row.outcome_reason = virus_reason(infected)
+            row.processed_at = utcnow()
+        elif earlier is not None:
             row.state = MessageState.PROCESSED
             row.outcome = Outcome.DUPLICATE
             row.outcome_reason = f"a copy of message {earlier.id}, stored before"
@@ -118,7 +162,10 @@ def receive(
                 raise
             return again
         assert row.id is not None
-        session.add(RawMessage(message_id=row.id, content=raw))
+        session.add(RawMessage(message_id=row.id, content=defang(raw) if infected else raw))
+        for notice in notices:
+            notice.inbound_message_id = row.id
+            session.add(notice)
         audit(session, "message", row.id, "received", row.outcome_reason or "")
     return row
 
@@ -128,7 +175,7 @@ def raw_bytes(session: Session, message_id: int) -> bytes:
     raw = session.get(RawMessage, message_id)
     if raw is None:
         raise LookupError(f"no raw bytes stored for message {message_id}")
-    return raw.content
+    return refang(raw.content)
 
 
 def quarantine(engine: Engine, message_id: int, error: str) -> None:

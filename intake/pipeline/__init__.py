@@ -11,7 +11,7 @@ from typing import Protocol
 
 from intake.pipeline.context import MessageContext
 
-DECIDE = ("screen", "unpack", "read", "check")
+DECIDE = ("screen", "unpack", "scan", "read", "check")
 
 
 class Stage(Protocol):

@@ -7,10 +7,15 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from intake.scan import ClamdScanner
 from parsers.mime import Candidate
 
 if TYPE_CHECKING:  # only a type here; the read stage imports the readers when it runs
     from parsers.documents import DocumentResult
+
+
+class MustWait(Exception):
+    """The message cannot be decided now (e.g. no virus scanner); leave it for a later pass."""
 
 
 @dataclass
@@ -30,6 +35,8 @@ class MessageContext:
     received_at: datetime
     max_message_bytes: int
     our_message_id_domain: str
+    scanner: ClamdScanner | None = None
+    infected: bool = False
     outcome: str | None = None
     reason: str = ""
     candidates: list[Candidate] = field(default_factory=list)

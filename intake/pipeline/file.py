@@ -8,28 +8,39 @@ nor store a referral and forget to tell anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from email.utils import getaddresses
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from intake.duedates import UK, due_dates
 from intake.pipeline.context import MessageContext, ReadDocument
-from notifications.compose import MailConfig, alert_rows, initials, reply_row
+from intake.scan import ClamdScanner
+from notifications.compose import MailConfig, alert_rows, initials, reply_row, security_rows
 from notifications.routing import Routing
 from parsers.record import ParsedForm
 from storage.clock import utcnow
 from storage.db import session_scope
-from storage.messages import audit
+from storage.messages import audit, defang
 from storage.references import next_reference
-from storage.tables import Attachment, InboundMessage, MessageState, Outcome, Referral
+from storage.tables import (
+    Attachment,
+    InboundMessage,
+    MessageState,
+    OutboxMessage,
+    Outcome,
+    RawMessage,
+    Referral,
+)
 
 # Criteria that make a referral urgent: a death or serious harm, with abuse or neglect.
 HARM = ("The child has died", "The child has been seriously harmed")
 ABUSE = "Abuse or neglect is known or suspected"
 ANSWERED = (Outcome.REFERRAL, Outcome.NEEDS_INFO, Outcome.REJECTED)
+# Replies that ask for something or turn a file away: these are rate-limited per address.
+LIMITED_KINDS = ("needs_info", "rejected")
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class Filing:
     engine: Engine
     mail: MailConfig
     routing: Routing
+    reply_limit_per_day: int = 5
+    scanner: ClamdScanner | None = None
 
 
 def reply_address(ctx: MessageContext) -> str | None:
@@ -73,8 +86,8 @@ def provenance(form: ParsedForm) -> dict[str, dict[str, str]]:
     out = {key: {"raw": fv.raw, "where": fv.where} for key, fv in form.values.items()}
     for grid_key, grid_rows in form.grids.items():
         for index, row in enumerate(grid_rows):
-            for col, cell in row.items():
-                out[f"{grid_key}[{index}].{col}"] = {"raw": cell.raw, "where": cell.where}
+            for column, cell in row.items():
+                out[f"{grid_key}[{index}].{column}"] = {"raw": cell.raw, "where": cell.where}
     return out
 
 
@@ -150,12 +163,64 @@ def _attachment(session: Session, doc: ReadDocument, message_row_id: int, positi
     return row.id
 
 
+def _over_reply_limit(session: Session, to_addr: str, limit: int) -> bool:
+    """True when `to_addr` already had `limit` requests for information or rejections
+    in the last 24 hours: a misconfigured autoresponder answering each of our replies
+    would otherwise loop with us for ever."""
+    since = utcnow() - timedelta(hours=24)
+    count = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            func.lower(OutboxMessage.to_addr) == to_addr.lower(),
+            col(OutboxMessage.kind).in_(LIMITED_KINDS),
+            OutboxMessage.created_at >= since,
+        )
+    ).one()
+    return count >= limit
+
+
+def _file_infected(
+    session: Session, ctx: MessageContext, filing: Filing, row: InboundMessage
+) -> None:
+    """Keep the message defanged and its files as names only; tell the LSCP team."""
+    assert row.id is not None
+    for position, cand in enumerate(ctx.candidates):
+        session.add(
+            Attachment(
+                message_id=row.id,
+                position=position,
+                filename=cand.filename,
+                content_type=cand.content_type,
+                sha256=cand.sha256,
+                size=len(cand.data),
+                outcome="rejected",
+                reason="not opened: the message held a virus",
+                content=b"",
+            )
+        )
+    raw = session.get(RawMessage, row.id)
+    if raw is not None:
+        raw.content = defang(raw.content)
+    row.state = MessageState.QUARANTINED
+    for notice in security_rows(filing.mail, filing.routing, ctx.reason):
+        notice.inbound_message_id = row.id
+        session.add(notice)
+
+
 def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
     """Store the outcome, attachments, referrals, reply and alerts for one message."""
     with session_scope(filing.engine) as session:
         row = session.get(InboundMessage, message_row_id)
         if row is None:
             raise LookupError(f"message {message_row_id} vanished before filing")
+        row.outcome = ctx.outcome
+        row.outcome_reason = ctx.reason
+        row.processed_at = utcnow()
+        if ctx.infected:
+            _file_infected(session, ctx, filing, row)
+            audit(session, "message", message_row_id, "quarantined", "virus found")
+            return
         files: list[dict[str, Any]] = []
         referrals: list[Referral] = []
         # Logos and other files are listed in the reply only when no form was found.
@@ -182,11 +247,12 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
             if doc.result.outcome != "not_a_form" or not any_form:
                 files.append(entry)
         row.state = MessageState.PROCESSED
-        row.outcome = ctx.outcome
-        row.outcome_reason = ctx.reason
-        row.processed_at = utcnow()
         to_addr = reply_address(ctx)
-        if to_addr is not None and ctx.outcome in ANSWERED:
+        limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
+        if limited and _over_reply_limit(session, str(to_addr), filing.reply_limit_per_day):
+            # Stored and visible to the LSCP team as usual; only the automatic reply is held.
+            audit(session, "message", message_row_id, "reply held", "reply limit reached")
+        elif to_addr is not None and ctx.outcome in ANSWERED:
             session.add(
                 reply_row(
                     filing.mail,
