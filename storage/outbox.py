@@ -22,6 +22,7 @@ from storage.tables import OutboxMessage
 PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
+BOUNCED = "bounced"  # accepted by our server, then reported undeliverable
 
 
 @contextmanager

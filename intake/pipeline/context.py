@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from intake.scan import ClamdScanner
+from parsers.bounce import Bounce
 from parsers.mime import Candidate
 
 if TYPE_CHECKING:  # only a type here; the read stage imports the readers when it runs
@@ -37,6 +38,7 @@ class MessageContext:
     our_message_id_domain: str
     scanner: ClamdScanner | None = None
     infected: bool = False
+    bounce: Bounce | None = None  # a delivery report: which message of ours it is about
     outcome: str | None = None
     reason: str = ""
     candidates: list[Candidate] = field(default_factory=list)

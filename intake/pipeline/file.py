@@ -20,10 +20,12 @@ from intake.pipeline.context import MessageContext, ReadDocument
 from intake.scan import ClamdScanner
 from notifications.compose import MailConfig, alert_rows, initials, reply_row, security_rows
 from notifications.routing import Routing
+from parsers.bounce import Bounce
 from parsers.record import ParsedForm
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
+from storage.outbox import BOUNCED
 from storage.references import next_reference
 from storage.tables import (
     Attachment,
@@ -208,6 +210,18 @@ def _file_infected(
         session.add(notice)
 
 
+def link_bounce(session: Session, bounce: Bounce, message_row_id: int) -> None:
+    """Mark the outbox rows a bounce is about, so people see the mail did not arrive."""
+    rows = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.header_message_id).in_(bounce.message_ids))
+    ).all()
+    for outbox_row in rows:
+        outbox_row.status = BOUNCED
+        outbox_row.last_error = f"bounced (message {message_row_id}): {bounce.detail}"[:2000]
+        assert outbox_row.id is not None
+        audit(session, "outbox", outbox_row.id, "bounced", f"message {message_row_id}")
+
+
 def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
     """Store the outcome, attachments, referrals, reply and alerts for one message."""
     with session_scope(filing.engine) as session:
@@ -221,6 +235,8 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
             _file_infected(session, ctx, filing, row)
             audit(session, "message", message_row_id, "quarantined", "virus found")
             return
+        if ctx.bounce is not None:
+            link_bounce(session, ctx.bounce, message_row_id)
         files: list[dict[str, Any]] = []
         referrals: list[Referral] = []
         # Logos and other files are listed in the reply only when no form was found.

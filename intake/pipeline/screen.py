@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from intake.pipeline.context import MessageContext
+from parsers.bounce import read_bounce
 from storage.tables import Outcome
 
 AUTOMATED_SENDERS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply")
@@ -71,6 +72,10 @@ def run(ctx: MessageContext) -> None:
     reason = automated_reason(ctx.message, ctx.our_message_id_domain)
     if reason:
         ctx.end(Outcome.IGNORED, reason)
+        report = read_bounce(ctx.message)
+        ours = f"@{ctx.our_message_id_domain}>"
+        if report is not None and any(i.endswith(ours) for i in report.message_ids):
+            ctx.bounce = report
     elif len(ctx.raw) > ctx.max_message_bytes:
         ctx.end(
             Outcome.REJECTED,
