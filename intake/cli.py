@@ -44,19 +44,31 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Read the referral mailbox, store and acknowledge referrals."""
+    from intake.lock import AlreadyRunning, MailboxLock
     from intake.runner import make_source, make_transport, open_database, run_forever, run_once
+    from intake.sources.imap import SourceError
+    from notifications.routing import RoutingError
 
     _logging(verbose)
     settings = Settings()
-    if not once:
-        run_forever(settings, interval or settings.poll_interval)
-        return
-    engine = open_database(settings)
-    source = make_source(settings)
+    mailbox = settings.imap_user + "@" + settings.imap_host + "/" + settings.imap_folder
+    if settings.mail_source == "maildir":
+        mailbox = str(settings.resolved_maildir.resolve())
     try:
-        report = run_once(engine, settings, source, make_transport(settings))
-    finally:
-        source.close()
+        with MailboxLock(settings.data_dir, mailbox):
+            if not once:
+                run_forever(settings, interval or settings.poll_interval)
+                return
+            engine = open_database(settings)
+            source = make_source(settings)
+            try:
+                report = run_once(engine, settings, source, make_transport(settings))
+            finally:
+                source.close()
+    except (AlreadyRunning, RoutingError, SourceError) as exc:
+        # Operator-facing problems: one plain line, no traceback.
+        typer.echo(f"intake run: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(
         f"fetched {report.fetched}, new {report.new}, already stored {report.already_stored}, "
         f"outcomes {report.outcomes}, waiting {report.waiting}, errors {report.errors}, "

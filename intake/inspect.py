@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake.pipeline import decide
-from intake.pipeline.context import MessageContext, MustWait
+from intake.pipeline import decide, new_context
+from intake.pipeline.context import MustWait
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from parsers.documents import DocumentResult
-from parsers.mime import parse_message
 from storage.clock import utcnow
 from storage.messages import virus_reason
 
@@ -17,14 +16,7 @@ from storage.messages import virus_reason
 def inspect_message(raw: bytes, settings: Settings) -> dict[str, Any]:
     """The outcome, reason and every form's fields, as `intake inspect --json` prints."""
     scanner = ClamdScanner(settings.clamd, settings.clamd_timeout) if settings.clamd else None
-    ctx = MessageContext(
-        raw=raw,
-        message=parse_message(raw),
-        received_at=utcnow(),
-        max_message_bytes=settings.max_message_bytes,
-        our_message_id_domain=settings.message_id_domain,
-        scanner=scanner,
-    )
+    ctx = new_context(raw, settings, utcnow(), scanner)
     try:
         if scanner is not None:
             verdict = scanner.scan(raw)

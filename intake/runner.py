@@ -14,14 +14,18 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from intake.pipeline import decide
+from intake.pipeline import decide, new_context
 from intake.pipeline import file as file_stage
-from intake.pipeline.context import MessageContext, MustWait
+from intake.pipeline.context import MustWait
 from intake.pipeline.file import Filing
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
+from intake.sources.backoff import Backoff
 from intake.sources.base import Destination, FetchedMessage, MailSource
+from intake.sources.imap import SourceError, SourceRefused
+from intake.sources.oauth import token_provider_from_settings
 from notifications.compose import MailConfig, security_rows
 from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
@@ -49,8 +53,16 @@ class RunReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
-def destination_for(row: InboundMessage) -> Destination:
-    """Which server folder a stored message belongs in."""
+def destination_for(session: Session, row: InboundMessage) -> Destination:
+    """Which server folder a stored message belongs in.
+
+    A second copy goes where its original went: after a UIDVALIDITY change the copy is the
+    only one left on the server, and it belongs with the processed referrals, not in Ignored.
+    """
+    if row.outcome == Outcome.DUPLICATE and row.duplicate_of is not None:
+        original = session.get(InboundMessage, row.duplicate_of)
+        if original is not None and original.outcome != Outcome.DUPLICATE:
+            return destination_for(session, original)
     if row.state == MessageState.QUARANTINED:
         return Destination.QUARANTINE
     if row.outcome in (Outcome.IGNORED, Outcome.DUPLICATE):
@@ -105,14 +117,9 @@ def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> N
     try:
         with session_scope(engine) as session:
             raw = messages.raw_bytes(session, row.id)
-        ctx = MessageContext(
-            raw=raw,
-            message=parse_message(raw),
-            received_at=row.received_at,
-            max_message_bytes=settings.max_message_bytes,
-            our_message_id_domain=settings.message_id_domain,
-            scanner=filing.scanner,
-        )
+        ctx = new_context(raw, settings, row.received_at, filing.scanner)
+        if row.size > len(raw):
+            ctx.oversize = row.size  # only the headers were downloaded
         decide(ctx)
         file_stage.run(ctx, filing, row.id)
     except MustWait:
@@ -150,6 +157,7 @@ def handle(
         _arrival(fetched),
         infected=infected,
         notices=notices,
+        size=fetched.oversize,
     )
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
@@ -160,12 +168,13 @@ def handle(
     with session_scope(engine) as session:
         current = session.get(InboundMessage, row.id)
         assert current is not None
+        destination = destination_for(session, current)
     if current.state == MessageState.RECEIVED:
         return  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     # Only now, with the outcome committed, may the message leave the watched folder.
-    folder = source.finish(fetched.identity, destination_for(current))
+    folder = source.finish(fetched.identity, destination)
     messages.mark_server_done(engine, row.id, folder)
     report.moved += 1
 
@@ -207,6 +216,9 @@ def make_source(settings: Settings) -> MailSource:
 def make_transport(settings: Settings) -> Transport:
     """SMTP when a host is set, else the local outbox folder."""
     if settings.smtp_host:
+        token = None
+        if settings.smtp_auth == "xoauth2":
+            token = token_provider_from_settings(settings).token
         return SmtpTransport(
             host=settings.smtp_host,
             port=settings.smtp_port,
@@ -214,6 +226,7 @@ def make_transport(settings: Settings) -> Transport:
             user=settings.smtp_user,
             password=settings.smtp_password.get_secret_value(),
             timeout=settings.smtp_timeout,
+            token_provider=token,
         )
     return FolderTransport(settings.outbox_mail_dir)
 
@@ -226,22 +239,46 @@ def open_database(settings: Settings) -> Engine:
 
 
 def run_forever(settings: Settings, interval: float) -> None:
-    """Poll every `interval` seconds until interrupted; a failed pass is retried."""
+    """Process mail as it arrives until interrupted.
+
+    Between passes it waits on the mailbox (IMAP IDLE where offered) for at most
+    `interval` seconds, so new mail is handled at once and due outbox retries still go out.
+    A failed pass is logged and retried after a capped, growing delay; nothing is lost,
+    because a message leaves the mailbox only after its outcome is committed.
+    """
     engine = open_database(settings)
     transport = make_transport(settings)
+    backoff = Backoff(base=settings.imap_reconnect_delay, cap=settings.imap_reconnect_max_delay)
+    source: MailSource | None = None
     while True:
-        source = make_source(settings)
         try:
+            if source is None:
+                source = make_source(settings)
             report = run_once(engine, settings, source, transport)
             log.info(
-                "pass: fetched=%s new=%s outcomes=%s sent=%s",
+                "pass: fetched=%s new=%s outcomes=%s waiting=%s errors=%s sent=%s",
                 report.fetched,
                 report.new,
                 report.outcomes,
+                report.waiting,
+                report.errors,
                 report.delivery.sent,
             )
-        except Exception:
-            log.exception("pass failed; trying again in %s s", interval)
-        finally:
-            source.close()
-        time.sleep(interval)
+            backoff.reset()
+            wait = getattr(source, "wait_for_mail", None)
+            if wait is not None:
+                wait(interval)
+            else:
+                time.sleep(interval)
+        except Exception as exc:
+            delay = max(backoff.next_delay(), interval if isinstance(exc, SourceRefused) else 0)
+            log.error(
+                "pass failed (%s); next try in %.0f s",
+                type(exc).__name__,
+                delay,
+                exc_info=not isinstance(exc, SourceError),
+            )
+            if source is not None:
+                source.close()
+            source = None
+            time.sleep(delay)

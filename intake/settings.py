@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     smtp_security: Security = Field(
         "starttls", description="SMTP transport security: `ssl`, `starttls` or `none`."
     )
+    smtp_auth: Literal["password", "xoauth2"] = Field(
+        "password",
+        description="SMTP sign-in: `password` (AUTH LOGIN/PLAIN when a user is set) or "
+        "`xoauth2` (a token from the `INTAKE_OAUTH_*` settings; Microsoft 365 after 2026).",
+    )
     smtp_user: str = Field("", description="SMTP login name; empty sends without AUTH.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP network call fails.")
@@ -119,6 +124,13 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         40 * 1024 * 1024,
         description="Messages larger than this are not parsed; the sender is told.",
+    )
+    max_attachments: int = Field(
+        30,
+        description="Emails with more attached files than this are not read; the sender is told.",
+    )
+    max_attachment_bytes: int = Field(
+        20 * 1024 * 1024, description="Files larger than this are not opened; the sender is told."
     )
     clamd: str = Field(
         "",

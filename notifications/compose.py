@@ -81,6 +81,7 @@ def reply_row(
     *,
     to_addr: str,
     outcome: str,
+    reason: str,
     received_at: datetime,
     files: list[dict[str, Any]],
     referrals: list[Referral],
@@ -93,6 +94,7 @@ def reply_row(
         "reply",
         {
             "outcome": outcome,
+            "reason": reason,
             "received": uk_time(received_at),
             "forms": files,
             "references": [r.reference for r in referrals],

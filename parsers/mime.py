@@ -97,6 +97,43 @@ def _tnef_candidates(data: bytes) -> list[Candidate]:
     return found or [Candidate("winmail.dat", "application/ms-tnef", data)]
 
 
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_MSG_BYTES = 10 * 1024 * 1024  # an Outlook .msg larger than this is not opened
+
+
+def _is_outlook_msg(name: str, ctype: str, data: bytes) -> bool:
+    # Old Word .doc files are OLE too: only a .msg name or Outlook's type says "email".
+    return data.startswith(OLE_MAGIC) and (
+        name.lower().endswith(".msg") or ctype == "application/vnd.ms-outlook"
+    )
+
+
+def _msg_candidates(name: str, data: bytes, depth: int) -> list[Candidate]:
+    """Files inside an attached Outlook .msg; the .msg itself when it cannot be opened."""
+    if len(data) > MAX_MSG_BYTES or depth >= MAX_DEPTH:
+        return [Candidate(name, "application/vnd.ms-outlook", data)]
+    import extract_msg  # imported here: only forwarded Outlook items need it
+
+    try:
+        item = extract_msg.openMsg(data)
+    except Exception:  # extract_msg raises many kinds of error on damaged input
+        return [Candidate(name, "application/vnd.ms-outlook", data)]
+    found: list[Candidate] = []
+    try:
+        for att in getattr(item, "attachments", []):
+            inner_name = safe_filename(att.longFilename or att.shortFilename)
+            payload = att.data
+            if isinstance(payload, bytes):
+                found.append(Candidate(inner_name, "application/octet-stream", payload))
+            elif payload is not None and hasattr(payload, "exportBytes"):
+                found.extend(_msg_candidates(inner_name, payload.exportBytes(), depth + 1))
+    except Exception:
+        return [Candidate(name, "application/vnd.ms-outlook", data)]
+    finally:
+        item.close()
+    return found
+
+
 def _walk(part: Message, depth: int) -> list[Candidate]:
     """Candidates in `part` and below, in document order."""
     ctype = part.get_content_type()
@@ -118,6 +155,8 @@ def _walk(part: Message, depth: int) -> list[Candidate]:
     name = safe_filename(_filename(part))
     if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
         return _tnef_candidates(data)
+    if _is_outlook_msg(name, ctype, data):
+        return _msg_candidates(name, data, depth)
     return [Candidate(name, ctype, data)]
 
 

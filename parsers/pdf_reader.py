@@ -1,8 +1,9 @@
 """Read a PDF (a form exported from Word/LibreOffice, or a fillable one) into a Layout.
 
-Tables come from the ruling lines (pdfplumber), words are placed into cells by position,
-and fillable-field (AcroForm) values are put on the page where their boxes are, so they
-are read like typed text. Never raises: a bad file gives a Rejection.
+Words and ruling lines come from pdfium (`pdf_page`, fast); tables are found from the
+ruling lines by pdfplumber's table finder, and words are placed into cells by position.
+Fillable-field (AcroForm) values (read with pypdf) are put on the page where their
+boxes are, so they are read like typed text. Never raises: a bad file gives a Rejection.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-import pdfplumber
 import pypdf
+from pdfplumber.table import TableFinder
 
 from parsers.layout import (
     CHECKED,
@@ -27,8 +29,8 @@ from parsers.layout import (
     Rejection,
     Table,
 )
+from parsers.pdf_page import PDFIUM_LOCK, PageContent, open_pdf, read_page
 from parsers.pdf_text import Line, Word, base_pitch, group_lines, paragraphs
-from parsers.symbols import map_symbol_text
 
 MAX_PAGES = 30
 SCANNED = "scanned image: needs keying in by hand"
@@ -84,17 +86,22 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
     page_regions: list[list[_Region]] = []
     heights: list[float] = []
     chars = 0
-    with pdfplumber.open(io.BytesIO(data), password="" if encrypted else None) as pdf:
-        for n, page in enumerate(pdf.pages[:max_pages]):
-            words = _page_words(page) + widgets.get(n, [])
-            chars += sum(len(w.text.strip()) for w in words)
-            tables, loose = _tables(page, n, words)
-            page_regions.append(tables)
-            # A field value with no label beside it and outside any table is left to
-            # the label/value hints; placed alone it would join whatever came before.
-            lines = [ln for ln in group_lines(loose) if not all(w.hard for w in ln.words)]
-            page_lines.append(lines)
-            heights.append(float(page.height))
+    with PDFIUM_LOCK:
+        doc = open_pdf(data, "" if encrypted else None)
+        try:
+            contents = [read_page(doc, n) for n in range(min(len(doc), max_pages))]
+        finally:
+            doc.close()
+    for n, content in enumerate(contents):
+        words = content.words + widgets.get(n, [])
+        chars += sum(len(w.text.strip()) for w in words)
+        tables, loose = _tables(content, n, words)
+        page_regions.append(tables)
+        # A field value with no label beside it and outside any table is left to
+        # the label/value hints; placed alone it would join whatever came before.
+        lines = [ln for ln in group_lines(loose) if not all(w.hard for w in ln.words)]
+        page_lines.append(lines)
+        heights.append(content.height)
     if chars < MIN_TEXT_CHARS and not any(h.value.strip() for h in hints):
         return Rejection("rejected", SCANNED)
 
@@ -113,17 +120,6 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
 
 
 # --------------------------------------------------------------------------- words
-
-
-def _page_words(page: Any) -> list[Word]:
-    out: list[Word] = []
-    for w in page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False):
-        text = map_symbol_text(w.get("fontname"), w["text"])
-        if text.strip():
-            out.append(
-                Word(text, w["x0"], w["x1"], w["top"], w["bottom"], float(w.get("size") or 10))
-            )
-    return out
 
 
 def _widgets(
@@ -203,11 +199,13 @@ def _field_name(annot: Any) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def _tables(page: Any, n: int, words: list[Word]) -> tuple[list[_Region], list[Word]]:
+def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Region], list[Word]]:
     """Tables on the page as regions of cells, and the words outside every table."""
     regions: list[_Region] = []
     inside: set[int] = set()
-    for t in page.find_tables():
+    # The table finder only reads `edges` and `bbox` from the page it is given.
+    page = SimpleNamespace(edges=content.edges, bbox=(0, 0, content.width, content.height))
+    for t in TableFinder(page, {}).tables:  # type: ignore[arg-type]
         x0, top, x1, bottom = t.bbox
         rows: list[list[_RawCell]] = []
         cols: set[float] = set()

@@ -114,6 +114,7 @@ def receive(
     received_at: datetime,
     infected: str | None = None,
     notices: Sequence[OutboxMessage] = (),
+    size: int | None = None,
 ) -> InboundMessage:
     """Store a message's raw bytes and commit, or return the row already stored for it.
 
@@ -121,7 +122,8 @@ def receive(
     UIDVALIDITY change or a re-delivery) is kept too, but marked a duplicate so it is
     never processed, acknowledged or counted twice. A message in which the virus scanner
     found `infected` is kept defanged and quarantined, with `notices` (outbox rows telling
-    the LSCP team) in the same transaction.
+    the LSCP team) in the same transaction. `size` is the message's real size when only
+    its headers were downloaded (too big to fetch).
     """
     digest = sha256_hex(raw)
     with session_scope(engine) as session:
@@ -136,7 +138,7 @@ def receive(
             uid=ident.uid,
             sha256=digest,
             message_id=message_id,
-            size=len(raw),
+            size=size or len(raw),
             received_at=received_at,
             stored_at=utcnow(),
         )

@@ -103,3 +103,28 @@ def test_a_damaged_winmail_dat_is_passed_on_not_dropped() -> None:
     )
     found = candidates(parse_message(bytes(msg)))
     assert [c.filename for c in found] == ["form.docx", "winmail.dat"]
+
+
+def test_an_attached_outlook_msg_is_opened_for_its_files() -> None:
+    item = (CORPUS / "email-outlook-message-perl" / "plain_jpeg_attached.msg").read_bytes()
+    msg = referral_email()
+    msg.add_attachment(
+        item, maintype="application", subtype="vnd.ms-outlook", filename="FW referral.msg"
+    )
+    found = candidates(parse_message(bytes(msg)))
+    assert [c.filename for c in found] == ["form.docx", "test.jpg"]
+
+
+def test_an_old_word_doc_is_not_mistaken_for_an_outlook_item() -> None:
+    doc = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
+    msg = referral_email()
+    msg.add_attachment(doc, maintype="application", subtype="msword", filename="old form.doc")
+    found = candidates(parse_message(bytes(msg)))
+    assert [c.filename for c in found] == ["form.docx", "old form.doc"]
+
+
+def test_a_damaged_msg_is_passed_on_not_dropped() -> None:
+    bad = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"garbage" * 100
+    msg = referral_email()
+    msg.add_attachment(bad, maintype="application", subtype="octet-stream", filename="x.msg")
+    assert [c.filename for c in candidates(parse_message(bytes(msg)))] == ["form.docx", "x.msg"]

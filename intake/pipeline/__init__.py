@@ -6,10 +6,14 @@ run them without a database; the `file` stage then stores everything in one tran
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import import_module
 from typing import Protocol
 
 from intake.pipeline.context import MessageContext
+from intake.scan import ClamdScanner
+from intake.settings import Settings
+from parsers.mime import parse_message
 
 DECIDE = ("screen", "unpack", "scan", "read", "check")
 
@@ -28,3 +32,19 @@ def decide(ctx: MessageContext) -> MessageContext:
         if ctx.ended:
             break
     return ctx
+
+
+def new_context(
+    raw: bytes, settings: Settings, received_at: datetime, scanner: ClamdScanner | None
+) -> MessageContext:
+    """A message's context with the limits the settings give."""
+    return MessageContext(
+        raw=raw,
+        message=parse_message(raw),
+        received_at=received_at,
+        max_message_bytes=settings.max_message_bytes,
+        our_message_id_domain=settings.message_id_domain,
+        max_attachments=settings.max_attachments,
+        max_attachment_bytes=settings.max_attachment_bytes,
+        scanner=scanner,
+    )

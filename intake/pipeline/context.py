@@ -15,6 +15,13 @@ if TYPE_CHECKING:  # only a type here; the read stage imports the readers when i
     from parsers.documents import DocumentResult
 
 
+def human_size(size: int) -> str:
+    """'40 MB', '512 KB': sizes as a sender would say them."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{max(size // 1024, 1)} KB"
+
+
 class MustWait(Exception):
     """The message cannot be decided now (e.g. no virus scanner); leave it for a later pass."""
 
@@ -36,7 +43,10 @@ class MessageContext:
     received_at: datetime
     max_message_bytes: int
     our_message_id_domain: str
+    max_attachments: int = 30
+    max_attachment_bytes: int = 20 * 1024 * 1024
     scanner: ClamdScanner | None = None
+    oversize: int | None = None  # real size when only the headers were downloaded
     infected: bool = False
     bounce: Bounce | None = None  # a delivery report: which message of ours it is about
     outcome: str | None = None

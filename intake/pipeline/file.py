@@ -274,6 +274,7 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
                     filing.mail,
                     to_addr=to_addr,
                     outcome=str(ctx.outcome),
+                    reason=ctx.reason,
                     received_at=ctx.received_at,
                     files=files,
                     referrals=referrals,

@@ -10,7 +10,7 @@ import re
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from intake.pipeline.context import MessageContext
+from intake.pipeline.context import MessageContext, human_size
 from parsers.bounce import read_bounce
 from storage.tables import Outcome
 
@@ -76,8 +76,8 @@ def run(ctx: MessageContext) -> None:
         ours = f"@{ctx.our_message_id_domain}>"
         if report is not None and any(i.endswith(ours) for i in report.message_ids):
             ctx.bounce = report
-    elif len(ctx.raw) > ctx.max_message_bytes:
+    elif (ctx.oversize or len(ctx.raw)) > ctx.max_message_bytes:
         ctx.end(
             Outcome.REJECTED,
-            f"the email is larger than {ctx.max_message_bytes // (1024 * 1024)} MB",
+            f"the email is larger than {human_size(ctx.max_message_bytes)}",
         )

@@ -26,6 +26,9 @@ class FetchedMessage:
     identity: ServerIdentity
     raw: bytes
     arrived_at: datetime | None  # the server's arrival time, when it tells us
+    # Set (to the server's size in bytes) when the message is over max_message_bytes and was
+    # not downloaded: `raw` then holds only its header, for the runner to store and reject.
+    oversize: int | None = None
 
 
 class MailSource(Protocol):

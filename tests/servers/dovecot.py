@@ -254,15 +254,40 @@ class DovecotServer:
         )
         self._launch()
 
-    def restart(self) -> None:
-        """Stop Dovecot and start it again with the same config, ports and mail.
+    def kick(self) -> None:
+        """Cut every IMAP session of the user from the server side (``doveadm kick``).
 
-        Every open client connection is cut (Dovecot says ``* BYE`` as it shuts down): for
-        testing reconnection.
+        Clients see the connection close (EOF) at their next read, as after a network
+        failure or a server restart.
         """
-        if self._process is None:
+        if self.root is None or self._process is None:
             raise RuntimeError("DovecotServer not started")
+        doveadm = shutil.which("doveadm", path=f"{Path(self.binary).parent}:/usr/bin:/usr/sbin")
+        if doveadm is None:
+            raise RuntimeError("doveadm not found next to dovecot")
+        subprocess.run(
+            [doveadm, "-c", str(self.root / "dovecot.conf"), "kick", self.user],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+
+    def restart(self) -> None:
+        """Cut all sessions, stop Dovecot and start it again: same config, ports and mail.
+
+        (Stopping the master alone leaves running sessions served by their ``imap``
+        processes, hence the kick first.)
+        """
+        self.kick()
         self.stop(remove_files=False)
+        self.resume()
+
+    def resume(self) -> None:
+        """Start again after ``stop(remove_files=False)``, on the same ports with the same mail."""
+        if self._process is not None:
+            raise RuntimeError("DovecotServer is running")
+        if self.root is None:
+            raise RuntimeError("nothing to resume: start() first, stop with remove_files=False")
         self._launch()
 
     def _launch(self) -> None:

@@ -88,6 +88,7 @@ def mails(record: dict, complete: bool) -> list[OutboxMessage]:
                 CONFIG,
                 to_addr="referrer@police.example",
                 outcome=outcome,
+                reason="the email is larger than 40 MB",
                 received_at=ref.received_at,
                 files=files,
                 referrals=[ref] if outcome != "rejected" else [],

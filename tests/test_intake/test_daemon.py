@@ -1,0 +1,101 @@
+"""`intake run` as a long-running worker: new mail handled at once, one worker per mailbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from intake.lock import AlreadyRunning, MailboxLock
+from servers.dovecot import DovecotServer
+from servers.smtp import SmtpServer
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "maildir" / "new" / "0003.school"
+
+
+def worker_env(tmp_path: Path, imap: DovecotServer, smtp: SmtpServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    env.update(
+        INTAKE_DATA_DIR=str(tmp_path),
+        INTAKE_MAIL_SOURCE="imap",
+        INTAKE_IMAP_HOST=imap.host,
+        INTAKE_IMAP_PORT=str(imap.port),
+        INTAKE_IMAP_SECURITY="none",
+        INTAKE_IMAP_USER=imap.user,
+        INTAKE_IMAP_PASSWORD=imap.password,
+        INTAKE_SMTP_HOST=smtp.host,
+        INTAKE_SMTP_PORT=str(smtp.port),
+        INTAKE_SMTP_SECURITY="none",
+    )
+    return env
+
+
+def test_mail_arriving_while_the_worker_waits_is_acknowledged_within_seconds(
+    tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    env = worker_env(tmp_path, dovecot_mailbox, smtp_server)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "intake", "run", "--interval", "300"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3)  # started, first (empty) pass done, now idling for up to 300 s
+        assert worker.poll() is None
+        second = subprocess.run(
+            [sys.executable, "-m", "intake", "run", "--once"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2 and "already reading this mailbox" in second.stderr
+
+        sent = time.monotonic()
+        dovecot_mailbox.append(SAMPLE.read_bytes())
+        (ack,) = smtp_server.wait_for(1, timeout=10)
+        latency = time.monotonic() - sent
+        assert "SIRG-" in ack.message["Subject"]
+        assert latency < 5, f"acknowledged after {latency:.1f} s; IDLE should wake the worker"
+        assert dovecot_mailbox.messages("INBOX") == []
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def test_the_lock_is_exclusive_and_freed_on_release(tmp_path: Path) -> None:
+    first = MailboxLock(tmp_path, "imap://a@b/INBOX")
+    first.acquire()
+    try:
+        other = MailboxLock(tmp_path, "imap://a@b/INBOX")
+        try:
+            other.acquire()
+            raise AssertionError("a second lock on the same mailbox was granted")
+        except AlreadyRunning as exc:
+            assert str(os.getpid()) in str(exc)
+        MailboxLock(tmp_path, "imap://a@b/Other").acquire()  # another mailbox is fine
+    finally:
+        first.release()
+    with MailboxLock(tmp_path, "imap://a@b/INBOX"):
+        pass
+
+
+def test_a_killed_worker_leaves_no_lock_behind(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from intake.lock import MailboxLock; "
+        f"MailboxLock(Path({str(tmp_path)!r}), 'm').acquire(); print('held', flush=True); "
+        "time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    with MailboxLock(tmp_path, "m"):
+        pass  # the kernel released the dead process's lock
