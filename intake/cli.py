@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,6 +78,73 @@ def run(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+@app.command()
+def reprocess(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Message ids; none: all quarantined.")
+    ] = None,
+) -> None:
+    """Run quarantined messages through the pipeline again (after a fix or an upgrade)."""
+    from intake.runner import filing_for, make_transport, open_database, process_stored
+    from notifications.sender import deliver_due
+    from storage import messages
+    from storage.db import session_scope
+    from storage.tables import InboundMessage
+
+    _logging(False)
+    settings = Settings()
+    engine = open_database(settings)
+    filing = filing_for(engine, settings)
+    for message_id in ids or messages.quarantined_ids(engine):
+        said = messages.reopen_quarantined(engine, message_id)
+        if said == "reopened":
+            with session_scope(engine) as session:
+                row = session.get(InboundMessage, message_id)
+            assert row is not None
+            process_stored(filing, settings, row)
+            with session_scope(engine) as session:
+                row = session.get(InboundMessage, message_id)
+            assert row is not None
+            said = f"{row.state}: {row.outcome} ({row.outcome_reason})"
+        typer.echo(f"{message_id}: {said}")
+    deliver_due(engine, make_transport(settings))
+
+
+@app.command()
+def backfill(
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day, YYYY-MM-DD.")],
+    folder: Annotated[
+        str | None, typer.Option(help="IMAP folder (default INTAKE_IMAP_FOLDER).")
+    ] = None,
+) -> None:
+    """Store and parse older mail already in the mailbox, telling nobody and moving nothing."""
+    from intake.runner import make_source, make_transport, open_database, run_once
+
+    settings = Settings()
+    if folder:
+        settings.imap_folder = folder
+    engine = open_database(settings)
+    source = make_source(settings)
+    source.since = since.date()
+    try:
+        total = source.count_waiting()
+        with typer.progressbar(length=total, label="Backfilling") as bar:
+            report = run_once(
+                engine,
+                settings,
+                source,
+                make_transport(settings),
+                backfill=True,
+                progress=lambda: bar.update(1),
+            )
+    finally:
+        source.close()
+    typer.echo(
+        f"{report.fetched} messages: {report.new} new, {report.already_stored} already "
+        f"stored, outcomes {report.outcomes}, errors {report.errors}"
+    )
 
 
 @app.command()

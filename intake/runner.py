@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -135,8 +136,9 @@ def handle(
     source: MailSource,
     fetched: FetchedMessage,
     report: RunReport,
+    move: bool = True,
 ) -> None:
-    """Keep, process and move one fetched message."""
+    """Keep, process and (unless `move` is False) move one fetched message."""
     engine = filing.engine
     infected: str | None = None
     notices = []
@@ -173,6 +175,8 @@ def handle(
         return  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    if not move:
+        return
     # Only now, with the outcome committed, may the message leave the watched folder.
     folder = source.finish(fetched.identity, destination)
     messages.mark_server_done(engine, row.id, folder)
@@ -180,15 +184,27 @@ def handle(
 
 
 def run_once(
-    engine: Engine, settings: Settings, source: MailSource, transport: Transport
+    engine: Engine,
+    settings: Settings,
+    source: MailSource,
+    transport: Transport,
+    *,
+    backfill: bool = False,
+    progress: Callable[[], None] | None = None,
 ) -> RunReport:
-    """Process everything waiting, then send what the outbox holds."""
+    """Process everything waiting, then send what the outbox holds.
+
+    With `backfill`, old mail is stored and parsed but nobody is written to and nothing is
+    moved on the server: the referrers were answered long ago, by people.
+    """
     report = RunReport()
-    filing = filing_for(engine, settings)
+    filing = replace(filing_for(engine, settings), notify=not backfill)
     for fetched in source.fetch():
         report.fetched += 1
+        if progress is not None:
+            progress()
         try:
-            handle(filing, settings, source, fetched, report)
+            handle(filing, settings, source, fetched, report, move=not backfill)
         except MustWait as exc:
             # Nothing is wrong with the message; it stays in the mailbox until we can decide.
             report.waiting += 1

@@ -202,3 +202,36 @@ def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> Non
             raise LookupError(message_id)
         row.server_done = True
         row.server_folder = folder
+
+
+def reopen_quarantined(engine: Engine, message_id: int) -> str:
+    """Put a quarantined message back to be processed again; says what happened.
+
+    A message the virus scanner stopped is never reopened: it stays defanged for a person.
+    """
+    with session_scope(engine) as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            return "no such message"
+        if row.state != MessageState.QUARANTINED:
+            return f"not quarantined (it is {row.state})"
+        raw = session.get(RawMessage, message_id)
+        if raw is not None and raw.content.startswith(DEFANGED_MARK):
+            return "held a virus; it is not processed again"
+        row.state = MessageState.RECEIVED
+        row.outcome = None
+        row.outcome_reason = None
+        row.processed_at = None
+        audit(session, "message", message_id, "reprocess", "quarantine reopened")
+    return "reopened"
+
+
+def quarantined_ids(engine: Engine) -> list[int]:
+    """Ids of every quarantined message, oldest first."""
+    with session_scope(engine) as session:
+        query = (
+            select(InboundMessage.id)
+            .where(InboundMessage.state == MessageState.QUARANTINED)
+            .order_by(col(InboundMessage.id))
+        )
+        return [int(i) for i in session.exec(query) if i is not None]

@@ -54,6 +54,7 @@ class Filing:
     routing: Routing
     reply_limit_per_day: int = 5
     scanner: ClamdScanner | None = None
+    notify: bool = True  # False for a backfill of old mail: store, tell nobody
 
 
 def reply_address(ctx: MessageContext) -> str | None:
@@ -265,7 +266,9 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
         row.state = MessageState.PROCESSED
         to_addr = reply_address(ctx)
         limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
-        if limited and _over_reply_limit(session, str(to_addr), filing.reply_limit_per_day):
+        if not filing.notify:
+            audit(session, "message", message_row_id, "not notified", "backfill of old mail")
+        elif limited and _over_reply_limit(session, str(to_addr), filing.reply_limit_per_day):
             # Stored and visible to the LSCP team as usual; only the automatic reply is held.
             audit(session, "message", message_row_id, "reply held", "reply limit reached")
         elif to_addr is not None and ctx.outcome in ANSWERED:
@@ -282,7 +285,7 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
                     in_reply_to=str(ctx.message.get("Message-ID") or "").strip() or None,
                 )
             )
-        for referral in referrals:
+        for referral in referrals if filing.notify else []:
             for alert in alert_rows(filing.mail, filing.routing, referral, message_row_id):
                 session.add(alert)
         audit(session, "message", message_row_id, "processed", str(ctx.outcome))

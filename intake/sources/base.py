@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -33,6 +33,12 @@ class FetchedMessage:
 
 class MailSource(Protocol):
     """Fetches waiting messages and moves them on once their outcome is stored."""
+
+    since: date | None  # when set, only messages that arrived on or after this day
+
+    def count_waiting(self) -> int:
+        """How many messages `fetch` would yield now."""
+        ...
 
     def fetch(self) -> Iterator[FetchedMessage]:
         """Yield each message waiting in the watched folder, without changing it."""

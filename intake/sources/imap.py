@@ -25,7 +25,7 @@ import select
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
@@ -104,6 +104,7 @@ class ImapSource:
     # Class attributes so a test (or a tuned deployment) can change them per instance.
     batch_size = BATCH
     batch_bytes = BATCH_BYTES
+    since: date | None = None  # backfill: only messages that arrived on or after this day
     idle_renew = IDLE_RENEW
     noop_interval = NOOP_INTERVAL
 
@@ -288,7 +289,7 @@ class ImapSource:
         header is yielded instead, with `oversize` set. If UIDVALIDITY changes part-way
         (seen after a reconnect), the pass stops: the next one reads the folder afresh.
         """
-        uids = self._retrying("search", lambda c: sorted(int(u) for u in c.search("ALL")))
+        uids = self._retrying("search", self._search)
         validity = self._uidvalidity
         limit = self.settings.max_message_bytes
         for start in range(0, len(uids), self.batch_size):
@@ -318,6 +319,14 @@ class ImapSource:
                 group_bytes += size
             if not (yield from self._download(group, meta, validity)):
                 return
+
+    def _search(self, client: IMAPClient) -> list[int]:
+        criteria: list[Any] = ["SINCE", self.since] if self.since else ["ALL"]
+        return sorted(int(u) for u in client.search(criteria))
+
+    def count_waiting(self) -> int:
+        """How many messages `fetch` would yield now (for a progress bar)."""
+        return len(self._retrying("search", self._search))
 
     def _fetch_items(self, uids: list[int], items: list[str]) -> dict[int, dict[bytes, Any]]:
         """FETCH `items` for `uids`, reconnecting if the connection drops."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mailbox
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from intake.sources.base import Destination, FetchedMessage
@@ -28,6 +28,8 @@ WATCHED = "INBOX"
 class MaildirSource:
     """Reads the top-level folder of a Maildir."""
 
+    since: date | None = None  # backfill: only files delivered on or after this day
+
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
         # Create new/, cur/ and tmp/ when missing (git keeps no empty folders, and the
@@ -41,8 +43,18 @@ class MaildirSource:
         for sub in ("new", "cur"):
             folder = self.path / sub
             for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-                if entry.is_file() and not entry.name.startswith("."):
-                    yield entry.name.split(":", 1)[0], Path(entry.path)
+                if not entry.is_file() or entry.name.startswith("."):
+                    continue
+                if (
+                    self.since
+                    and datetime.fromtimestamp(entry.stat().st_mtime, UTC).date() < self.since
+                ):
+                    continue
+                yield entry.name.split(":", 1)[0], Path(entry.path)
+
+    def count_waiting(self) -> int:
+        """How many messages `fetch` would yield now (for a progress bar)."""
+        return sum(1 for _ in self._files())
 
     def fetch(self) -> Iterator[FetchedMessage]:
         """Yield every message in the Maildir's inbox, oldest file name first."""
