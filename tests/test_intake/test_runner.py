@@ -114,3 +114,20 @@ def test_automatic_replies_are_stored_ignored_and_never_answered(settings: Setti
     assert counts(settings) == (len(names), 0, 0)
     ignored = settings.resolved_maildir / ".Ignored" / "cur"
     assert len(list(ignored.iterdir())) == len(names)
+
+
+def test_a_crash_after_keeping_but_before_filing_is_finished_once(settings: Settings) -> None:
+    (name,) = sample_names("referral")[:1]
+    source = seed(settings, [name])
+    engine = open_database(settings)
+    # The worker stored the raw message and died before parsing it.
+    (fetched,) = list(source.fetch())
+    from storage import messages
+
+    messages.receive(engine, fetched.identity, fetched.raw, None, fetched.arrived_at)
+    assert counts(settings) == (1, 0, 0)
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert (report.new, report.outcomes) == (1, {"referral": 1})
+    assert counts(settings) == (1, 1, 1)
+    run_once(engine, settings, seed(settings, [name]), FolderTransport(settings.outbox_mail_dir))
+    assert counts(settings) == (1, 1, 1)

@@ -173,3 +173,29 @@ def test_xoauth2_login_with_a_real_sasl_exchange(
         # A refused login is our configuration, not the message: kept for a retry.
         assert (report.sent, report.retrying, report.dead) == (0, 1, 0)
         assert server.messages == []
+
+
+def test_two_senders_on_postgresql_never_send_a_row_twice(postgres_url: str) -> None:
+    import threading
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    for n in range(30):
+        add_row(engine, f"r{n}@agency.test", n)
+    with SmtpServer() as server:
+        reports = []
+
+        def work() -> None:
+            reports.append(deliver_due(engine, transport(server)))
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        got = server.wait_for(30)
+    engine.dispose()
+    assert sum(r.sent for r in reports) == 30
+    recipients = [m.rcpt_tos[0] for m in got]
+    assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 30
+    assert len(reports) == 3  # every sender finished
