@@ -48,7 +48,7 @@ def run(
     from intake.lock import AlreadyRunning, MailboxLock
     from intake.runner import make_source, make_transport, open_database, run_forever, run_once
     from intake.sources.imap import SourceError
-    from notifications.routing import RoutingError
+    from notifications.routing import RoutingError, load_routing
 
     _logging(verbose)
     settings = Settings()
@@ -56,6 +56,7 @@ def run(
     if settings.mail_source == "maildir":
         mailbox = str(settings.resolved_maildir.resolve())
     try:
+        load_routing(settings.routing_file)  # a broken routing file stops us here, not later
         with MailboxLock(settings.data_dir, mailbox):
             if not once:
                 run_forever(settings, interval or settings.poll_interval)

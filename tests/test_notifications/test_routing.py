@@ -87,3 +87,23 @@ def test_a_bad_file_is_refused_saying_where(tmp_path: Path, content: str, messag
 def test_a_missing_file_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(RoutingError, match="cannot read routing file"):
         load_routing(tmp_path / "absent.toml")
+
+
+def test_intake_run_refuses_to_start_with_a_bad_routing_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "routing.toml"
+    bad.write_text("[[representatives]]\nname='A'\nemail='nope'\nagency='X'\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    env.update(INTAKE_DATA_DIR=str(tmp_path), INTAKE_ROUTING_FILE=str(bad))
+    result = subprocess.run(
+        [sys.executable, "-m", "intake", "run", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "representatives.0.email" in result.stderr and "Traceback" not in result.stderr
