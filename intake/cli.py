@@ -45,8 +45,9 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Read the referral mailbox, store and acknowledge referrals."""
+    from intake.daemon import Worker
     from intake.lock import AlreadyRunning, MailboxLock
-    from intake.runner import make_source, make_transport, open_database, run_forever, run_once
+    from intake.runner import make_source, make_transport, open_database, run_once
     from intake.sources.imap import SourceError
     from notifications.routing import RoutingError, load_routing
 
@@ -59,7 +60,9 @@ def run(
         load_routing(settings.routing_file)  # a broken routing file stops us here, not later
         with MailboxLock(settings.data_dir, mailbox):
             if not once:
-                run_forever(settings, interval or settings.poll_interval)
+                worker = Worker(settings, interval or settings.poll_interval)
+                worker.install_signals()
+                worker.run()
                 return
             engine = open_database(settings)
             source = make_source(settings)

@@ -7,7 +7,6 @@ message (traceback kept for a person) and the loop carries on.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from intake.pipeline import decide, new_context
 from intake.pipeline import file as file_stage
@@ -23,9 +22,7 @@ from intake.pipeline.context import MustWait
 from intake.pipeline.file import Filing
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
-from intake.sources.backoff import Backoff
 from intake.sources.base import Destination, FetchedMessage, MailSource
-from intake.sources.imap import SourceError, SourceRefused
 from intake.sources.oauth import token_provider_from_settings
 from notifications.compose import MailConfig, security_rows
 from notifications.routing import load_routing
@@ -35,7 +32,7 @@ from parsers.mime import parse_message
 from storage import messages
 from storage.clock import utcnow
 from storage.db import make_engine, session_scope, upgrade
-from storage.tables import InboundMessage, MessageState, Outcome
+from storage.tables import InboundMessage, MessageState, Outcome, Referral
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +48,7 @@ class RunReport:
     moved: int = 0
     waiting: int = 0
     errors: int = 0
+    stopped: bool = False
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
@@ -125,9 +123,20 @@ def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> N
         file_stage.run(ctx, filing, row.id)
     except MustWait:
         raise  # not a failure of this message: it stays unprocessed for the next pass
-    except Exception:
-        log.exception("message %s quarantined", row.id)
+    except Exception as exc:
+        # The traceback goes to the database for a person, not to the log: exception
+        # messages can quote what was in the email.
+        log.error("message %s quarantined (%s)", row.id, type(exc).__name__)
         messages.quarantine(engine, row.id, traceback.format_exc())
+
+
+def _references(engine: Engine, message_id: int | None) -> str:
+    """' SIRG-2026-0001, SIRG-2026-0002' for the log: references are not personal data."""
+    with session_scope(engine) as session:
+        refs = session.exec(
+            select(Referral.reference).where(Referral.message_id == message_id)
+        ).all()
+    return (" " + ", ".join(refs)) if refs else ""
 
 
 def handle(
@@ -175,6 +184,7 @@ def handle(
         return  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    log.info("message %s: %s%s", current.id, outcome, _references(engine, current.id))
     if not move:
         return
     # Only now, with the outcome committed, may the message leave the watched folder.
@@ -191,6 +201,7 @@ def run_once(
     *,
     backfill: bool = False,
     progress: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> RunReport:
     """Process everything waiting, then send what the outbox holds.
 
@@ -200,6 +211,10 @@ def run_once(
     report = RunReport()
     filing = replace(filing_for(engine, settings), notify=not backfill)
     for fetched in source.fetch():
+        if should_stop():
+            # Asked to stop: the message in hand stays on the server for the next start.
+            report.stopped = True
+            break
         report.fetched += 1
         if progress is not None:
             progress()
@@ -209,12 +224,15 @@ def run_once(
             # Nothing is wrong with the message; it stays in the mailbox until we can decide.
             report.waiting += 1
             log.warning("message uid=%s waits: %s", fetched.identity.uid, exc)
-        except Exception:
+        except Exception as exc:
             # Storing or moving failed (database or server trouble). The message stays
             # where it is on the server and is picked up again on the next pass.
             report.errors += 1
-            log.exception("could not finish message uid=%s", fetched.identity.uid)
-    report.delivery = deliver_due(engine, transport)
+            log.error(
+                "could not finish message uid=%s (%s)", fetched.identity.uid, type(exc).__name__
+            )
+    if not report.stopped:
+        report.delivery = deliver_due(engine, transport)
     return report
 
 
@@ -252,49 +270,3 @@ def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     return engine
-
-
-def run_forever(settings: Settings, interval: float) -> None:
-    """Process mail as it arrives until interrupted.
-
-    Between passes it waits on the mailbox (IMAP IDLE where offered) for at most
-    `interval` seconds, so new mail is handled at once and due outbox retries still go out.
-    A failed pass is logged and retried after a capped, growing delay; nothing is lost,
-    because a message leaves the mailbox only after its outcome is committed.
-    """
-    engine = open_database(settings)
-    transport = make_transport(settings)
-    backoff = Backoff(base=settings.imap_reconnect_delay, cap=settings.imap_reconnect_max_delay)
-    source: MailSource | None = None
-    while True:
-        try:
-            if source is None:
-                source = make_source(settings)
-            report = run_once(engine, settings, source, transport)
-            log.info(
-                "pass: fetched=%s new=%s outcomes=%s waiting=%s errors=%s sent=%s",
-                report.fetched,
-                report.new,
-                report.outcomes,
-                report.waiting,
-                report.errors,
-                report.delivery.sent,
-            )
-            backoff.reset()
-            wait = getattr(source, "wait_for_mail", None)
-            if wait is not None:
-                wait(interval)
-            else:
-                time.sleep(interval)
-        except Exception as exc:
-            delay = max(backoff.next_delay(), interval if isinstance(exc, SourceRefused) else 0)
-            log.error(
-                "pass failed (%s); next try in %.0f s",
-                type(exc).__name__,
-                delay,
-                exc_info=not isinstance(exc, SourceError),
-            )
-            if source is not None:
-                source.close()
-            source = None
-            time.sleep(delay)

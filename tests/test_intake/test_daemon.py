@@ -99,3 +99,56 @@ def test_a_killed_worker_leaves_no_lock_behind(tmp_path: Path) -> None:
     holder.wait()
     with MailboxLock(tmp_path, "m"):
         pass  # the kernel released the dead process's lock
+
+
+def test_sigterm_mid_batch_exits_cleanly_and_loses_nothing(
+    tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    import signal
+
+    from parsers.mime import parse_message
+
+    count = 30
+    for n in range(count):
+        msg = parse_message(SAMPLE.read_bytes())
+        del msg["Message-ID"]
+        msg["Message-ID"] = f"<batch-{n}@school.example>"
+        dovecot_mailbox.append(bytes(msg))
+    env = worker_env(tmp_path, dovecot_mailbox, smtp_server)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "intake", "run", "--interval", "300"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(dovecot_mailbox.messages("Processed")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, output
+    assert "worker stopped cleanly" in output
+    inbox, processed = dovecot_mailbox.messages("INBOX"), dovecot_mailbox.messages("Processed")
+    assert len(inbox) + len(processed) == count  # nothing lost
+    assert len(inbox) > 0, "the stop came too late to test a stop mid-batch"
+
+    again = subprocess.run(
+        [sys.executable, "-m", "intake", "run", "--once"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert dovecot_mailbox.messages("INBOX") == []
+    assert len(dovecot_mailbox.messages("Processed")) == count
+    acks = smtp_server.wait_for(count, timeout=30)  # no routing file: replies only
+    replied_to = sorted(m.message["In-Reply-To"] for m in acks)
+    assert replied_to == sorted(set(replied_to)) and len(replied_to) == count  # once each

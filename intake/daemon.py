@@ -1,0 +1,120 @@
+"""`intake run`: the long-running worker, with clean stops and reloads by signal.
+
+SIGTERM or SIGINT: the message in hand is finished, the rest stay on the server, and the
+process exits 0. SIGHUP: the routing file and templates are read afresh (they are read at
+every pass anyway) and the worker looks at the mailbox at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from intake.runner import make_source, make_transport, open_database, run_once
+from intake.settings import Settings
+from intake.sources.backoff import Backoff
+from intake.sources.base import MailSource
+from intake.sources.imap import SourceError, SourceRefused
+
+log = logging.getLogger(__name__)
+
+
+class _Interrupt(Exception):
+    """Raised by a signal handler to leave a wait (never while a message is in hand)."""
+
+
+class Worker:
+    """Polls (or IDLEs on) one mailbox until told to stop."""
+
+    def __init__(self, settings: Settings, interval: float) -> None:
+        self.settings = settings
+        self.interval = interval
+        self.stop_requested = False
+        self._busy = False
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
+        self.stop_requested = True
+        if not self._busy:
+            raise _Interrupt
+
+    def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
+        log.info("SIGHUP: routing and templates will be read afresh")
+        if not self._busy:
+            raise _Interrupt
+
+    def install_signals(self) -> None:
+        """Take over SIGTERM, SIGINT and SIGHUP for this worker."""
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+
+    def run(self) -> None:
+        """The loop; returns when a stop was asked for."""
+        settings = self.settings
+        engine = open_database(settings)
+        transport = make_transport(settings)
+        backoff = Backoff(base=settings.imap_reconnect_delay, cap=settings.imap_reconnect_max_delay)
+        source: MailSource | None = None
+        try:
+            while not self.stop_requested:
+                try:
+                    if source is None:
+                        source = make_source(settings)
+                    self._busy = True
+                    report = run_once(
+                        engine, settings, source, transport, should_stop=lambda: self.stop_requested
+                    )
+                    self._busy = False
+                    log.info(
+                        "pass: fetched=%s new=%s outcomes=%s waiting=%s errors=%s sent=%s",
+                        report.fetched,
+                        report.new,
+                        report.outcomes,
+                        report.waiting,
+                        report.errors,
+                        report.delivery.sent,
+                    )
+                    backoff.reset()
+                    if self.stop_requested:
+                        break
+                    self._wait(source)
+                except _Interrupt:
+                    # Left a wait, perhaps mid-IDLE: start the next pass on a fresh connection.
+                    if source is not None:
+                        source.close()
+                    source = None
+                    continue
+                except Exception as exc:
+                    self._busy = False
+                    delay = backoff.next_delay()
+                    if isinstance(exc, SourceRefused):
+                        delay = max(delay, self.interval)  # bad login or TLS: no quick retries
+                    log.error(
+                        "pass failed (%s); next try in %.0f s",
+                        type(exc).__name__,
+                        delay,
+                        exc_info=not isinstance(exc, SourceError),
+                    )
+                    if source is not None:
+                        source.close()
+                    source = None
+                    try:
+                        time.sleep(delay)
+                    except _Interrupt:
+                        continue
+        finally:
+            self._busy = True  # no more interrupts while closing
+            if source is not None:
+                source.close()
+            engine.dispose()
+            log.info("worker stopped cleanly")
+
+    def _wait(self, source: MailSource) -> None:
+        wait = getattr(source, "wait_for_mail", None)
+        if wait is not None:
+            wait(self.interval)
+        else:
+            time.sleep(self.interval)
