@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +25,10 @@ app.add_typer(outbox_app, name="outbox")
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Alembic reports every check at INFO; only its warnings matter to an operator.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from intake.logsetup import configure
+
+    settings = Settings()
+    configure("DEBUG" if verbose else settings.log_level, settings.log_format)
 
 
 @app.command()

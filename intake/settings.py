@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         "lscp-intake.invalid",
         description="Domain of the Message-IDs we create; replies to it are never answered.",
     )
+    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as plain `text` or one `json` object per line."
+    )
     poll_interval: float = Field(60.0, description="Seconds between polls in `intake run`.")
     max_message_bytes: int = Field(
         40 * 1024 * 1024,
