@@ -299,6 +299,24 @@ def digest() -> None:
     typer.echo(f"{len(rows)} digests queued; {report.sent} emails sent")
 
 
+@app.command("new-key")
+def new_key() -> None:
+    """Print a fresh encryption key to put first in INTAKE_ENCRYPTION_KEYS."""
+    from storage.crypto import new_key as make_key
+
+    typer.echo(make_key())
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt every stored email and file with the first key in INTAKE_ENCRYPTION_KEYS."""
+    from intake.runner import open_database
+    from storage.messages import rotate_keys
+
+    engine = open_database(Settings())
+    typer.echo(f"{rotate_keys(engine)} stored items re-encrypted with the newest key")
+
+
 @app.command("settings")
 def settings_cmd() -> None:
     """Print every setting: environment variable, default and meaning."""

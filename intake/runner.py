@@ -29,7 +29,7 @@ from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
 from notifications.transport import FolderTransport, SmtpTransport, Transport
 from parsers.mime import parse_message
-from storage import messages
+from storage import crypto, messages
 from storage.clock import utcnow
 from storage.db import make_engine, session_scope, upgrade
 from storage.tables import InboundMessage, MessageState, Outcome, Referral
@@ -266,7 +266,8 @@ def make_transport(settings: Settings) -> Transport:
 
 
 def open_database(settings: Settings) -> Engine:
-    """An engine with the schema upgraded to the newest migration."""
+    """An engine with the schema upgraded to the newest migration, and the storage keys set."""
+    crypto.configure(settings.encryption_keys.get_secret_value().split(","))
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     return engine

@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         "address in 24 hours (a guard against autoresponder loops); acknowledgements of "
         "referrals are never limited.",
     )
+    encryption_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Fernet keys (comma-separated, newest first) that encrypt stored emails "
+        "and files; empty stores them unencrypted. `intake new-key` makes one.",
+    )
     routing_file: Path | None = Field(
         None,
         description="TOML file of SIRG representatives and alert rules; empty: no alerts.",

@@ -17,9 +17,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.tables import (
+    Attachment,
     AuditEvent,
     InboundMessage,
     MessageState,
@@ -164,7 +166,8 @@ def receive(
                 raise
             return again
         assert row.id is not None
-        session.add(RawMessage(message_id=row.id, content=defang(raw) if infected else raw))
+        kept = defang(raw) if infected else raw
+        session.add(RawMessage(message_id=row.id, content=crypto.seal(kept)))
         for notice in notices:
             notice.inbound_message_id = row.id
             session.add(notice)
@@ -177,7 +180,7 @@ def raw_bytes(session: Session, message_id: int) -> bytes:
     raw = session.get(RawMessage, message_id)
     if raw is None:
         raise LookupError(f"no raw bytes stored for message {message_id}")
-    return refang(raw.content)
+    return refang(crypto.unseal(raw.content))
 
 
 def quarantine(engine: Engine, message_id: int, error: str) -> None:
@@ -216,7 +219,7 @@ def reopen_quarantined(engine: Engine, message_id: int) -> str:
         if row.state != MessageState.QUARANTINED:
             return f"not quarantined (it is {row.state})"
         raw = session.get(RawMessage, message_id)
-        if raw is not None and raw.content.startswith(DEFANGED_MARK):
+        if raw is not None and crypto.unseal(raw.content).startswith(DEFANGED_MARK):
             return "held a virus; it is not processed again"
         row.state = MessageState.RECEIVED
         row.outcome = None
@@ -235,3 +238,47 @@ def quarantined_ids(engine: Engine) -> list[int]:
             .order_by(col(InboundMessage.id))
         )
         return [int(i) for i in session.exec(query) if i is not None]
+
+
+def attachment_bytes(session: Session, attachment_id: int) -> bytes:
+    """The stored bytes of an attached file, decrypted."""
+    row = session.get(Attachment, attachment_id)
+    if row is None:
+        raise LookupError(f"no attachment {attachment_id}")
+    return crypto.unseal(row.content)
+
+
+def rotate_keys(engine: Engine, batch: int = 200) -> int:
+    """Re-encrypt every stored email and file with the newest key; returns rows rewritten."""
+    done = 0
+    last = -1
+    while True:  # raw emails, a batch per transaction
+        with session_scope(engine) as session:
+            raws = session.exec(
+                select(RawMessage)
+                .where(RawMessage.message_id > last)
+                .order_by(col(RawMessage.message_id))
+                .limit(batch)
+            ).all()
+            for raw in raws:
+                raw.content = crypto.reseal(raw.content)
+        done += len(raws)
+        if len(raws) < batch:
+            break
+        last = raws[-1].message_id
+    last = -1
+    while True:  # attached files
+        with session_scope(engine) as session:
+            files = session.exec(
+                select(Attachment)
+                .where(col(Attachment.id) > last)
+                .order_by(col(Attachment.id))
+                .limit(batch)
+            ).all()
+            for item in files:
+                item.content = crypto.reseal(item.content)
+        done += len(files)
+        if len(files) < batch or files[-1].id is None:
+            break
+        last = files[-1].id
+    return done

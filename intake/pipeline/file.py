@@ -22,6 +22,7 @@ from notifications.compose import MailConfig, alert_rows, initials, reply_row, s
 from notifications.routing import Routing
 from parsers.bounce import Bounce
 from parsers.record import ParsedForm
+from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
@@ -158,7 +159,7 @@ def _attachment(session: Session, doc: ReadDocument, message_row_id: int, positi
         size=len(cand.data),
         outcome=doc.result.outcome,
         reason=doc.result.reason,
-        content=cand.data,
+        content=crypto.seal(cand.data),
     )
     session.add(row)
     session.flush()
@@ -204,7 +205,7 @@ def _file_infected(
         )
     raw = session.get(RawMessage, row.id)
     if raw is not None:
-        raw.content = defang(raw.content)
+        raw.content = crypto.seal(defang(crypto.unseal(raw.content)))
     row.state = MessageState.QUARANTINED
     for notice in security_rows(filing.mail, filing.routing, ctx.reason):
         notice.inbound_message_id = row.id

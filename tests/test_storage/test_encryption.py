@@ -1,0 +1,94 @@
+"""Encryption at rest: stored emails and files are unreadable without a key; keys rotate."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlmodel import select
+
+from intake.runner import open_database, run_once
+from intake.settings import Settings
+from intake.sources.maildir import MaildirSource
+from notifications.transport import FolderTransport
+from storage import crypto
+from storage.db import session_scope
+from storage.messages import attachment_bytes, raw_bytes, rotate_keys
+from storage.tables import Attachment, InboundMessage, Referral
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "maildir" / "new" / "0001.police"
+
+
+@pytest.fixture(autouse=True)
+def no_keys_after() -> Iterator[None]:
+    yield
+    crypto.configure([])  # keys are process-wide; leave none behind for other tests
+
+
+def ingest(tmp_path: Path, keys: str) -> Settings:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="",
+        mail_source="maildir",
+        smtp_host="",
+        encryption_keys=keys,
+    )
+    shutil.copyfile(SAMPLE, MaildirSource(settings.resolved_maildir).path / "new" / "m")
+    engine = open_database(settings)
+    report = run_once(
+        engine,
+        settings,
+        MaildirSource(settings.resolved_maildir),
+        FolderTransport(settings.outbox_mail_dir),
+    )
+    assert report.outcomes == {"referral": 1}
+    return settings
+
+
+def stored_blobs(db: Path) -> list[bytes]:
+    with sqlite3.connect(db) as connection:
+        raws = [r[0] for r in connection.execute("select content from raw_message")]
+        files = [r[0] for r in connection.execute("select content from attachment")]
+    return raws + files
+
+
+def test_with_a_key_nothing_readable_is_stored_and_the_pipeline_still_works(tmp_path: Path) -> None:
+    key = crypto.new_key()
+    settings = ingest(tmp_path, key)
+    blobs = stored_blobs(tmp_path / "intake.db")
+    assert blobs and all(b.startswith(crypto.PREFIX) for b in blobs)
+    original = SAMPLE.read_bytes()
+    assert all(b"Subject:" not in b and b"PK\x03\x04" not in b for b in blobs)
+    engine = open_database(settings)
+    with session_scope(engine) as session:
+        (message,) = session.exec(select(InboundMessage)).all()
+        assert raw_bytes(session, message.id) == original
+        (attachment,) = session.exec(select(Attachment)).all()
+        assert attachment_bytes(session, attachment.id).startswith(b"PK\x03\x04")
+        assert session.exec(select(Referral)).one().child_name  # parsed before sealing
+
+
+def test_rotation_moves_everything_to_the_new_key_and_the_old_one_can_go(tmp_path: Path) -> None:
+    old = crypto.new_key()
+    settings = ingest(tmp_path, old)
+    new = crypto.new_key()
+    both = SecretStr(f"{new},{old}")
+    engine = open_database(settings.model_copy(update={"encryption_keys": both}))
+    assert rotate_keys(engine) == 2
+    crypto.configure([new])  # the old key is gone now
+    with session_scope(engine) as session:
+        (message,) = session.exec(select(InboundMessage)).all()
+        assert raw_bytes(session, message.id) == SAMPLE.read_bytes()
+    crypto.configure([old])
+    with session_scope(engine) as session, pytest.raises(crypto.KeyError_):
+        raw_bytes(session, message.id)
+
+
+def test_without_a_key_content_is_stored_as_it_came(tmp_path: Path) -> None:
+    ingest(tmp_path, "")
+    blobs = stored_blobs(tmp_path / "intake.db")
+    assert blobs[0] == SAMPLE.read_bytes()
