@@ -6,8 +6,6 @@ Runs once with SQLite and once with PostgreSQL (the `database_url` fixture).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from sqlmodel import select
 
 from parsers.mime import parse_message
 from servers.dovecot import DovecotServer
+from servers.intake_config import intake_env, run_intake
 from servers.smtp import SmtpServer
 from storage.db import make_engine, session_scope
 from storage.tables import InboundMessage, Referral
@@ -36,41 +35,19 @@ def first_complete_referral_sample() -> tuple[bytes, dict[str, object]]:
     raise AssertionError("samples/maildir has no complete referral to send")
 
 
-def run_intake(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*INTAKE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
-def intake_env(
-    tmp_path: Path, database_url: str, imap: DovecotServer, smtp: SmtpServer
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
-    env.update(
-        INTAKE_DATA_DIR=str(tmp_path / "var"),
-        INTAKE_DATABASE_URL=database_url,
-        INTAKE_MAIL_SOURCE="imap",
-        INTAKE_IMAP_HOST=imap.host,
-        INTAKE_IMAP_PORT=str(imap.port),
-        INTAKE_IMAP_SECURITY="none",
-        INTAKE_IMAP_USER=imap.user,
-        INTAKE_IMAP_PASSWORD=imap.password,
-        INTAKE_IMAP_FOLDER="INBOX",
-        INTAKE_SMTP_HOST=smtp.host,
-        INTAKE_SMTP_PORT=str(smtp.port),
-        INTAKE_SMTP_SECURITY="none",
-        INTAKE_MAIL_FROM="LSCP SIRG Referrals <sirg.referrals@lscp.test>",
-    )
-    return env
-
-
 def test_referral_email_travels_from_imap_to_acknowledgement(
     tmp_path: Path, database_url: str, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
 ) -> None:
     raw, fields = first_complete_referral_sample()
     sender = parse_message(raw)["From"].addresses[0].addr_spec
     dovecot_mailbox.append(raw)
-    env = intake_env(tmp_path, database_url, dovecot_mailbox, smtp_server)
+    env = intake_env(
+        tmp_path / "var",
+        dovecot_mailbox,
+        smtp_server,
+        database_url=database_url,
+        mail_from="LSCP SIRG Referrals <sirg.referrals@lscp.test>",
+    )
 
     result = run_intake(env, "run", "--once")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,33 +10,17 @@ from pathlib import Path
 
 from intake.lock import AlreadyRunning, MailboxLock
 from servers.dovecot import DovecotServer
+from servers.intake_config import intake_env, run_intake
 from servers.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "maildir" / "new" / "0003.school"
 
 
-def worker_env(tmp_path: Path, imap: DovecotServer, smtp: SmtpServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
-    env.update(
-        INTAKE_DATA_DIR=str(tmp_path),
-        INTAKE_MAIL_SOURCE="imap",
-        INTAKE_IMAP_HOST=imap.host,
-        INTAKE_IMAP_PORT=str(imap.port),
-        INTAKE_IMAP_SECURITY="none",
-        INTAKE_IMAP_USER=imap.user,
-        INTAKE_IMAP_PASSWORD=imap.password,
-        INTAKE_SMTP_HOST=smtp.host,
-        INTAKE_SMTP_PORT=str(smtp.port),
-        INTAKE_SMTP_SECURITY="none",
-    )
-    return env
-
-
 def test_mail_arriving_while_the_worker_waits_is_acknowledged_within_seconds(
     tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
 ) -> None:
-    env = worker_env(tmp_path, dovecot_mailbox, smtp_server)
+    env = intake_env(tmp_path, dovecot_mailbox, smtp_server)
     worker = subprocess.Popen(
         [sys.executable, "-m", "intake", "run", "--interval", "300"],
         env=env,
@@ -48,14 +32,7 @@ def test_mail_arriving_while_the_worker_waits_is_acknowledged_within_seconds(
     try:
         time.sleep(3)  # started, first (empty) pass done, now idling for up to 300 s
         assert worker.poll() is None
-        second = subprocess.run(
-            [sys.executable, "-m", "intake", "run", "--once"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = run_intake(env, "run", "--once")
         assert second.returncode == 2 and "already reading this mailbox" in second.stderr
 
         sent = time.monotonic()
@@ -114,7 +91,7 @@ def test_sigterm_mid_batch_exits_cleanly_and_loses_nothing(
         del msg["Message-ID"]
         msg["Message-ID"] = f"<batch-{n}@school.example>"
         dovecot_mailbox.append(bytes(msg))
-    env = worker_env(tmp_path, dovecot_mailbox, smtp_server)
+    env = intake_env(tmp_path, dovecot_mailbox, smtp_server)
     worker = subprocess.Popen(
         [sys.executable, "-m", "intake", "run", "--interval", "300"],
         env=env,
@@ -138,14 +115,7 @@ def test_sigterm_mid_batch_exits_cleanly_and_loses_nothing(
     assert len(inbox) + len(processed) == count  # nothing lost
     assert len(inbox) > 0, "the stop came too late to test a stop mid-batch"
 
-    again = subprocess.run(
-        [sys.executable, "-m", "intake", "run", "--once"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run_intake(env, "run", "--once")
     assert again.returncode == 0, again.stderr
     assert dovecot_mailbox.messages("INBOX") == []
     assert len(dovecot_mailbox.messages("Processed")) == count

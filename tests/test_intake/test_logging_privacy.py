@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from servers.dovecot import DovecotServer
+from servers.intake_config import intake_env, run_intake
 from servers.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,30 +44,15 @@ def test_debug_logs_of_the_whole_sample_mailbox_hold_no_personal_data(
 ) -> None:
     for path in sorted((SAMPLES / "maildir" / "new").iterdir()):
         dovecot_mailbox.append(path.read_bytes())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
-    env.update(
-        INTAKE_DATA_DIR=str(tmp_path),
-        INTAKE_MAIL_SOURCE="imap",
-        INTAKE_IMAP_HOST=dovecot_mailbox.host,
-        INTAKE_IMAP_PORT=str(dovecot_mailbox.port),
-        INTAKE_IMAP_SECURITY="none",
-        INTAKE_IMAP_USER=dovecot_mailbox.user,
-        INTAKE_IMAP_PASSWORD=dovecot_mailbox.password,
-        INTAKE_SMTP_HOST=smtp_server.host,
-        INTAKE_SMTP_PORT=str(smtp_server.port),
-        INTAKE_SMTP_SECURITY="none",
-        INTAKE_ROUTING_FILE=str(SAMPLES / "routing.toml"),
-        INTAKE_LOG_LEVEL="DEBUG",
-        INTAKE_LOG_FORMAT=fmt,
+    env = intake_env(
+        tmp_path,
+        dovecot_mailbox,
+        smtp_server,
+        routing_file=SAMPLES / "routing.toml",
+        log_level="DEBUG",
+        log_format=fmt,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "intake", "run", "--once"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_intake(env, "run", "--once")
     assert result.returncode == 0, result.stderr
     log = result.stderr + result.stdout
     assert "message" in log and "SIRG-" in log  # the log does say what happened

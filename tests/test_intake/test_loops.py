@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlmodel import select
 
 from intake.runner import make_transport, open_database, run_once
-from intake.settings import Settings
 from intake.sources.imap import ImapSource
 from intake.sources.maildir import MaildirSource
 from notifications.transport import FolderTransport
 from servers.dovecot import DovecotServer
+from servers.intake_config import settings_for
 from servers.smtp import SmtpServer
 from storage.db import session_scope
 from storage.tables import OutboxMessage
@@ -39,19 +39,7 @@ def test_auto_replies_and_bounces_produce_no_outgoing_mail(
     for raw in automated:
         dovecot_mailbox.append(raw)
     dovecot_mailbox.append((SAMPLES / "new" / "0005.out-of-office").read_bytes())
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url="",
-        mail_source="imap",
-        imap_host=dovecot_mailbox.host,
-        imap_port=dovecot_mailbox.port,
-        imap_security="none",
-        imap_user=dovecot_mailbox.user,
-        imap_password=dovecot_mailbox.password,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-    )
+    settings = settings_for(tmp_path, dovecot_mailbox, smtp_server)
     engine = open_database(settings)
     source = ImapSource(settings)
     try:
@@ -84,7 +72,7 @@ def delivery_report(our_id: str) -> bytes:
 
 
 def test_a_bounce_of_our_reply_is_linked_to_its_outbox_row(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, database_url="", mail_source="maildir", smtp_host="")
+    settings = settings_for(tmp_path)
     source = MaildirSource(settings.resolved_maildir)
     (settings.resolved_maildir / "new" / "ref").write_bytes(
         (SAMPLES / "new" / "0001.police").read_bytes()
@@ -122,13 +110,7 @@ def copies(raw: bytes, n: int, tag: str) -> dict[str, bytes]:
 def test_requests_for_information_are_rate_limited_but_acknowledgements_never(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url="",
-        mail_source="maildir",
-        smtp_host="",
-        reply_limit_per_day=3,
-    )
+    settings = settings_for(tmp_path, reply_limit_per_day=3)
     source = MaildirSource(settings.resolved_maildir)
     gaps = copies((SAMPLES / "new" / "0004.needs-info").read_bytes(), 5, "gaps")
     complete = copies((SAMPLES / "new" / "0003.school").read_bytes(), 5, "full")

@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlmodel import select
 
 from intake.runner import make_transport, open_database, run_once
-from intake.settings import Settings
 from intake.sources.imap import ImapSource
 from parsers.mime import parse_message
 from servers.dovecot import DovecotServer
+from servers.intake_config import settings_for
 from servers.smtp import SmtpServer
 from storage.db import session_scope
 from storage.tables import Attachment, InboundMessage
@@ -23,20 +23,7 @@ def test_an_oversize_message_is_rejected_from_its_headers_and_answered(
 ) -> None:
     raw = SAMPLE.read_bytes()
     dovecot_mailbox.append(raw)
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url="",
-        mail_source="imap",
-        imap_host=dovecot_mailbox.host,
-        imap_port=dovecot_mailbox.port,
-        imap_security="none",
-        imap_user=dovecot_mailbox.user,
-        imap_password=dovecot_mailbox.password,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        max_message_bytes=len(raw) // 2,
-    )
+    settings = settings_for(tmp_path, dovecot_mailbox, smtp_server, max_message_bytes=len(raw) // 2)
     engine = open_database(settings)
     source = ImapSource(settings)
     try:

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from intake.runner import make_transport, open_database, run_once
-from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
 from parsers.formdef import load_form
+from servers.intake_config import settings_for
 from servers.smtp import CapturedMessage, SmtpServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -52,15 +52,7 @@ def form_fields(name: str) -> dict:
 def run(tmp_path: Path, smtp: SmtpServer, sample: str) -> list[CapturedMessage]:
     routing = tmp_path / "routing.toml"
     routing.write_text(ROUTING)
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url="",
-        mail_source="maildir",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        smtp_security="none",
-        routing_file=routing,
-    )
+    settings = settings_for(tmp_path, None, smtp, routing_file=routing)
     source = MaildirSource(settings.resolved_maildir)
     shutil.copyfile(
         SAMPLES / "maildir" / "new" / sample, settings.resolved_maildir / "new" / sample
