@@ -8,15 +8,14 @@ archive unpacking); it says nothing about real-world detection.
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from . import free_port
+from .process import ServerProcess
 
 # The EICAR anti-virus test file, joined at run time so that the repository never holds it
 # whole (a scanner on a developer's machine or in CI would otherwise flag this source file).
@@ -42,8 +41,11 @@ def find_clamd() -> str | None:
     return shutil.which("clamd") or shutil.which("clamd", path="/usr/sbin:/sbin")
 
 
-class ClamdServer:
+class ClamdServer(ServerProcess):
     """clamd on a free 127.0.0.1 port, configured in its own temp folder; a context manager."""
+
+    name = "clamd"
+    log_files = ("stderr.log", "clamd.log")
 
     def __init__(
         self, binary: str = "clamd", sigtool: str = "sigtool", startup_timeout: float = 60.0
@@ -53,9 +55,8 @@ class ClamdServer:
         self.startup_timeout = startup_timeout
         self.eicar = EICAR
         self.port = 0
-        self.root: Path | None = None
         self.startup_seconds: float | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__()
 
     @property
     def address(self) -> str:
@@ -133,41 +134,3 @@ class ClamdServer:
             f"clamd did not answer PING on {self.address} within {self.startup_timeout} s "
             f"(last: {last!r})\n" + self.log_tail()
         )
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The last lines of clamd's stderr and log file, for error messages."""
-        if self.root is None:
-            return ""
-        parts = [f"(config and logs kept in {self.root})"]
-        for name in ("stderr.log", "clamd.log"):
-            path = self.root / name
-            if path.exists():
-                tail = path.read_text(errors="replace").splitlines()[-lines:]
-                parts.append(f"--- {path} (tail) ---\n" + "\n".join(tail))
-        return "\n".join(parts)
-
-    def stop(self, remove_files: bool = True) -> None:
-        """SIGTERM clamd, wait, and remove the temp folder."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        if remove_files and self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> ClamdServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,18 +12,17 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from imapclient import IMAPClient
 
 from . import free_port
+from .process import ServerProcess
 
 USER = "referrals@example.test"
 PASSWORD = "secret"
@@ -150,8 +149,11 @@ def dovecot_version(binary: str = "dovecot") -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class DovecotServer:
+class DovecotServer(ServerProcess):
     """Dovecot on a free 127.0.0.1 port, configured in its own temp folder; a context manager."""
+
+    name = "dovecot"
+    log_files = ("stderr.log", "dovecot.log")
 
     def __init__(
         self,
@@ -174,8 +176,7 @@ class DovecotServer:
         self.ca_file: Path | None = None  # the self-signed certificate to trust, when tls=True
         self.user = USER
         self.password = PASSWORD
-        self.root: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__()
 
     @property
     def starttls_port(self) -> int:
@@ -332,44 +333,6 @@ class DovecotServer:
             f"dovecot did not greet on {self.host}:{self.port} within {self.startup_timeout} s "
             f"(last error: {last_error!r})\n" + self.log_tail()
         )
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The last lines of Dovecot's stderr and log file, for error messages."""
-        if self.root is None:
-            return ""
-        parts = [f"(config and logs kept in {self.root})"]
-        for name in ("stderr.log", "dovecot.log"):
-            path = self.root / name
-            if path.exists():
-                tail = path.read_text(errors="replace").splitlines()[-lines:]
-                parts.append(f"--- {path} (tail) ---\n" + "\n".join(tail))
-        return "\n".join(parts)
-
-    def stop(self, remove_files: bool = True) -> None:
-        """SIGTERM Dovecot (its master stops the workers), wait, and remove the temp folder."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        if remove_files and self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- IMAP helpers ----------------------------------------------------------------------
 
