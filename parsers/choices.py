@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from parsers.formdef import label_variants, normalise_label, similarity
 
@@ -64,7 +65,7 @@ def read_choice(
         # "N/A" is never read as "No".
         if len(words) == 1 and words[0] in _letters(opt, aliases or {}):
             return Choice([options[i]])
-    spellings = _spellings(options, aliases or {})
+    spellings = _spellings(tuple(options), _frozen(aliases or {}))
     hits = _find(toks, spellings)
     hits.extend(_fuzzy_lines(toks, hits, options))
     hits.sort(key=lambda h: h.start)
@@ -82,7 +83,8 @@ def read_choice(
     else:
         chosen = found  # options not chosen were deleted, or the answer was typed
 
-    leftovers = [t.text for t in toks if t.kind == "word" and not _covered(toks, hits, t)]
+    covered = {i for h in hits for i in range(h.start, h.end + 1)}
+    leftovers = [t.text for i, t in enumerate(toks) if t.kind == "word" and i not in covered]
     if not found:
         if leftovers:
             shown = " ".join(text.split())
@@ -98,14 +100,16 @@ def read_choice(
     return Choice(selected)
 
 
+_GLYPH = re.compile("([" + re.escape("".join(sorted(EMPTY_BOXES | CHECKED_BOXES | TICKS))) + "])")
+
+
 def _tokenise(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
     for line_no, line in enumerate(text.split("\n")):
         if line_no:
             toks.append(_Tok("nl", "\n"))
         line = _BRACKET_BOX.sub(lambda m: " ☒ " if m.group(1) else " ☐ ", line)
-        for ch in EMPTY_BOXES | CHECKED_BOXES | TICKS:
-            line = line.replace(ch, f" {ch} ")
+        line = _GLYPH.sub(r" \1 ", line)  # every box or tick is a token of its own
         for raw in line.split():
             if raw in EMPTY_BOXES:
                 toks.append(_Tok("box", raw))
@@ -120,11 +124,22 @@ def _tokenise(text: str) -> list[_Tok]:
     return toks
 
 
-def _spellings(options: list[str], aliases: dict[str, list[str]]) -> list[tuple[int, list[str]]]:
-    """(option index, words) for every spelling, longest first so 'Not known' beats 'No'."""
+def _frozen(aliases: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((k, tuple(v)) for k, v in aliases.items())
+
+
+@lru_cache(maxsize=256)
+def _spellings(
+    options: tuple[str, ...], aliases: tuple[tuple[str, tuple[str, ...]], ...]
+) -> list[tuple[int, list[str]]]:
+    """(option index, words) for every spelling, longest first so 'Not known' beats 'No'.
+
+    Cached: the same few option lists are read in every form. Callers must not change it.
+    """
+    by_option = dict(aliases)
     out: list[tuple[int, list[str]]] = []
     for i, opt in enumerate(options):
-        for text in [opt, *aliases.get(opt, [])]:
+        for text in [opt, *by_option.get(opt, ())]:
             for v in label_variants(text):
                 if len(v) > 1:
                     out.append((i, v.split()))
@@ -139,11 +154,16 @@ def _letters(option: str, aliases: dict[str, list[str]]) -> set[str]:
 def _find(toks: list[_Tok], spellings: list[tuple[int, list[str]]]) -> list[_Hit]:
     """Exact occurrences of option words in the token stream (line breaks ignored)."""
     words = [(i, t.text) for i, t in enumerate(toks) if t.kind == "word"]
+    starts: dict[str, list[int]] = {}  # word -> where it occurs: only try matching there
+    for k, (_i, w) in enumerate(words):
+        starts.setdefault(w, []).append(k)
     used: set[int] = set()
     hits: list[_Hit] = []
     for opt, seq in spellings:
         n = len(seq)
-        for k in range(len(words) - n + 1):
+        for k in starts.get(seq[0], ()):
+            if k + n > len(words):
+                break
             idxs = [words[k + j][0] for j in range(n)]
             if any(i in used for i in idxs):
                 continue
@@ -199,11 +219,6 @@ def _marks(toks: list[_Tok], hits: list[_Hit]) -> list[bool]:
     if hits and any(t.kind in ("checked", "tick") for t in toks[hits[-1].end + 1 :]):
         marked[-1] = True
     return marked
-
-
-def _covered(toks: list[_Tok], hits: list[_Hit], tok: _Tok) -> bool:
-    idx = next(i for i, t in enumerate(toks) if t is tok)
-    return any(h.start <= idx <= h.end for h in hits)
 
 
 def _unique(items: list[int]) -> list[int]:

@@ -41,6 +41,29 @@ def _w(tag: str) -> str:
     return f"{{{W}}}{tag}"
 
 
+# Full tag names, compared as strings while walking (no splitting of namespaces).
+P, TBL, SDT, R, T = _w("p"), _w("tbl"), _w("sdt"), _w("r"), _w("t")
+TR, TC = _w("tr"), _w("tc")
+SDT_PR, SDT_CONTENT, RPR, RFONTS = _w("sdtPr"), _w("sdtContent"), _w("rPr"), _w("rFonts")
+TAB, BR, CR, NB_HYPHEN, SYM, FLD_CHAR = (
+    _w("tab"),
+    _w("br"),
+    _w("cr"),
+    _w("noBreakHyphen"),
+    _w("sym"),
+    _w("fldChar"),
+)
+W14_CHECKBOX, W14_CHECKED, W14_VAL = f"{{{W14}}}checkbox", f"{{{W14}}}checked", f"{{{W14}}}val"
+# Containers whose children are read as if they stood in their place.
+BLOCK_WRAPPERS = frozenset(_w(t) for t in ("customXml", "ins", "moveTo"))
+INLINE_WRAPPERS = frozenset(
+    _w(t)
+    for t in ("hyperlink", "smartTag", "customXml", "ins", "moveTo", "fldSimple", "bdo", "dir")
+)
+HIDDEN = frozenset(_w(t) for t in ("vanish", "webHidden", "strike", "dstrike"))
+FONT_ATTRS = tuple(_w(a) for a in ("ascii", "hAnsi", "cs", "eastAsia"))
+
+
 def _parser() -> etree.XMLParser:
     # No entity expansion, no DTD loading, no network: the XML is untrusted.
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -119,16 +142,6 @@ def _on(el: etree._Element | None, attr: str = _w("val")) -> bool:
     return el is not None and (el.get(attr) or "1").lower() not in _FALSE
 
 
-def _local(el: etree._Element) -> str:
-    tag = el.tag
-    return tag.split("}", 1)[1] if isinstance(tag, str) and "}" in tag else ""
-
-
-def _ns(el: etree._Element) -> str:
-    tag = el.tag
-    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
-
-
 class _Walker:
     """Walks the body in document order, numbering tables for provenance."""
 
@@ -141,24 +154,22 @@ class _Walker:
     def blocks(self, parent: etree._Element) -> list[Block]:
         out: list[Block] = []
         for ch in parent:
-            if _ns(ch) != W:
-                continue
-            tag = _local(ch)
-            if tag == "p":
+            tag = ch.tag
+            if tag == P:
                 self.paras += 1
                 out.append(Para(self.para_text(ch), f"docx paragraph {self.paras}"))
-            elif tag == "tbl":
+            elif tag == TBL:
                 out.extend(self.table(ch))
-            elif tag == "sdt":
+            elif tag == SDT:
                 if not _placeholder(ch):
                     out.extend(self.blocks(_content(ch)))
-            elif tag in ("customXml", "ins", "moveTo"):
+            elif tag in BLOCK_WRAPPERS:
                 out.extend(self.blocks(ch))
         return out
 
     def table(self, tbl: etree._Element) -> list[Block]:
         rows = list(_rows(tbl))
-        if any(tc.find(f".//{_w('tbl')}") is not None for tr in rows for tc in _cells(tr)):
+        if next(tbl.iterdescendants(TBL), None) is not None:
             # A table used only for layout (tables inside it): read what it holds.
             out: list[Block] = []
             for tr in rows:
@@ -180,15 +191,13 @@ class _Walker:
     def cell_texts(self, parent: etree._Element) -> list[str]:
         out: list[str] = []
         for ch in parent:
-            if _ns(ch) != W:
-                continue
-            tag = _local(ch)
-            if tag == "p":
+            tag = ch.tag
+            if tag == P:
                 out.append(self.para_text(ch))
-            elif tag == "sdt":
+            elif tag == SDT:
                 if not _placeholder(ch):
                     out.extend(self.cell_texts(_content(ch)))
-            elif tag in ("customXml", "ins", "moveTo"):
+            elif tag in BLOCK_WRAPPERS:
                 out.extend(self.cell_texts(ch))
         return out
 
@@ -200,74 +209,60 @@ class _Walker:
         return "".join(out)
 
     def _inline(self, parent: etree._Element, out: list[str]) -> None:
+        # Drawings, math, mc:AlternateContent (other namespaces) are not answers;
+        # w:del / w:moveFrom are tracked deletions: not part of the answer either.
         for ch in parent:
-            if _ns(ch) != W:
-                continue  # drawings, math, mc:AlternateContent: not answers
-            tag = _local(ch)
-            if tag == "r":
+            tag = ch.tag
+            if tag == R:
                 self._run(ch, out)
-            elif tag == "sdt":
+            elif tag == SDT:
                 self._inline_sdt(ch, out)
-            elif tag in (
-                "hyperlink",
-                "smartTag",
-                "customXml",
-                "ins",
-                "moveTo",
-                "fldSimple",
-                "bdo",
-                "dir",
-            ):
+            elif tag in INLINE_WRAPPERS:
                 self._inline(ch, out)
-            # w:del / w:moveFrom are tracked deletions: not part of the answer.
 
     def _inline_sdt(self, sdt: etree._Element, out: list[str]) -> None:
-        pr = sdt.find(_w("sdtPr"))
-        box = pr.find(f"{{{W14}}}checkbox") if pr is not None else None
+        pr = sdt.find(SDT_PR)
+        box = pr.find(W14_CHECKBOX) if pr is not None else None
         if box is not None:
-            out.append(
-                CHECKED if _on(box.find(f"{{{W14}}}checked"), f"{{{W14}}}val") else UNCHECKED
-            )
+            out.append(CHECKED if _on(box.find(W14_CHECKED), W14_VAL) else UNCHECKED)
             return
         if _placeholder(sdt):
             return
         content = _content(sdt)
-        if any(_local(c) == "p" for c in content):
+        if any(c.tag == P for c in content):
             # A block control inside a run context: keep its paragraphs as lines.
             out.append("\n".join(self.cell_texts(content)))
         else:
             self._inline(content, out)
 
     def _run(self, r: etree._Element, out: list[str]) -> None:
-        rpr = r.find(_w("rPr"))
         skip = False
         font: str | None = None
-        if rpr is not None:
-            # Hidden and struck-through text is not what the sender meant to say.
-            skip = any(_on(rpr.find(_w(t))) for t in ("vanish", "webHidden", "strike", "dstrike"))
-            fonts = rpr.find(_w("rFonts"))
-            if fonts is not None:
-                font = next(
-                    (
-                        fonts.get(_w(a))
-                        for a in ("ascii", "hAnsi", "cs", "eastAsia")
-                        if fonts.get(_w(a))
-                    ),
-                    None,
-                )
-        for ch in r:
-            if _ns(ch) != W:
+        for ch in r:  # w:rPr comes first, so its settings apply to the content after it
+            tag = ch.tag
+            if tag == T:
+                if not skip:
+                    out.append(map_symbol_text(font, ch.text or ""))
+            elif tag == RPR:
+                for prop in ch:
+                    ptag = prop.tag
+                    if ptag in HIDDEN and _on(prop):
+                        # Hidden and struck-through text is not what the sender meant.
+                        skip = True
+                    elif ptag == RFONTS:
+                        font = next((v for a in FONT_ATTRS if (v := prop.get(a))), None)
+            elif tag == FLD_CHAR:
+                if ch.get(_FLD_CHAR_TYPE) == "begin":
+                    out.append(_legacy_field(ch))
+            elif skip:
                 continue
-            tag = _local(ch)
-            if tag == "t" and not skip:
-                out.append(map_symbol_text(font, ch.text or ""))
-            elif tag == "tab" and not skip:
+            elif tag == TAB:
                 out.append("\t")
-            elif tag in ("br", "cr") and not skip:
+            elif tag in (BR, CR):
                 out.append("\n")
-            elif tag == "noBreakHyphen" and not skip:
+            elif tag == NB_HYPHEN:
                 out.append("-")
-            elif tag == "sym" and not skip:
+            elif tag == SYM:
                 sym_font = ch.get(_w("font"))
                 code = ch.get(_w("char"), "")
                 try:
@@ -277,8 +272,9 @@ class _Walker:
                 out.append(
                     map_symbol_text(sym_font if symbol_font(sym_font) else "wingdings", char)
                 )
-            elif tag == "fldChar" and ch.get(_w("fldCharType")) == "begin":
-                out.append(_legacy_field(ch))
+
+
+_FLD_CHAR_TYPE = _w("fldCharType")
 
 
 def _legacy_field(fld: etree._Element) -> str:
@@ -307,37 +303,46 @@ def _legacy_field(fld: etree._Element) -> str:
 
 
 def _content(sdt: etree._Element) -> etree._Element:
-    c = sdt.find(_w("sdtContent"))
-    return c if c is not None else etree.Element(_w("sdtContent"))
+    c = sdt.find(SDT_CONTENT)
+    return c if c is not None else etree.Element(SDT_CONTENT)
+
+
+_SHOWING_PLACEHOLDER = _w("showingPlcHdr")
 
 
 def _placeholder(sdt: etree._Element) -> bool:
     """A content control still showing its placeholder holds no answer."""
-    pr = sdt.find(_w("sdtPr"))
-    return pr is not None and _on(pr.find(_w("showingPlcHdr")))
+    pr = sdt.find(SDT_PR)
+    return pr is not None and _on(pr.find(_SHOWING_PLACEHOLDER))
+
+
+_ROW_WRAPPERS = frozenset(_w(t) for t in ("customXml", "ins"))
 
 
 def _rows(tbl: etree._Element) -> list[etree._Element]:
     out: list[etree._Element] = []
     for ch in tbl:
-        tag = _local(ch)
-        if tag == "tr":
+        tag = ch.tag
+        if tag == TR:
             out.append(ch)
-        elif tag == "sdt":  # repeating-section controls wrap rows
+        elif tag == SDT:  # repeating-section controls wrap rows
             out.extend(_rows(_content(ch)))
-        elif tag in ("customXml", "ins"):
+        elif tag in _ROW_WRAPPERS:
             out.extend(_rows(ch))
     return out
+
+
+_CUSTOM_XML = _w("customXml")
 
 
 def _cells(tr: etree._Element) -> list[etree._Element]:
     out: list[etree._Element] = []
     for ch in tr:
-        tag = _local(ch)
-        if tag == "tc":
+        tag = ch.tag
+        if tag == TC:
             out.append(ch)
-        elif tag == "sdt":
+        elif tag == SDT:
             out.extend(_cells(_content(ch)))
-        elif tag == "customXml":
+        elif tag == _CUSTOM_XML:
             out.extend(_cells(ch))
     return out

@@ -50,6 +50,7 @@ class FormReader:
         self.grids = GridReader(form, self.matcher, self.answers)
         self._markers = [normalise_label(m) for m in form.markers]
         self._ignore = [normalise_label(t) for t in form.ignore_tables]
+        self._heading_cache: dict[str, int] = {}
         self._headings: list[tuple[int, list[str]]] = [
             (s.number, _dedupe([normalise_label(s.heading), normalise_label(s.title)]))
             for s in form.sections
@@ -88,6 +89,7 @@ class FormReader:
     def _paras(self, paras: list[Para], st: _State) -> None:
         """Body paragraphs (or a cell's): headings, "Label: value", label then answer lines."""
         current: FieldDef | None = None
+        ignoring = False
         for p in paras:
             text = p.text.strip()
             if not text:
@@ -96,7 +98,11 @@ class FormReader:
             heading = self._heading(text)
             if heading:
                 st.section = heading
-                current = None
+                current, ignoring = None, False
+                continue
+            if ignoring or self._ignored(text):
+                # An answer-free box (notes) that a PDF shows as loose lines.
+                current, ignoring = None, True
                 continue
             found = self._label_and_answer(text, st)
             if found is not None:
@@ -120,8 +126,7 @@ class FormReader:
         rows = [r for r in table.rows if r]
         if not rows:
             return
-        first = normalise_label(rows[0][0].text) if rows[0] else ""
-        if any(first.startswith(t) for t in self._ignore if t):
+        if rows[0] and self._ignored(rows[0][0].text):
             return
         for row in rows[:3]:
             for c in row:
@@ -330,6 +335,13 @@ class FormReader:
         norm = normalise_label(text)
         if not norm or len(norm) > 80:
             return 0
+        if norm not in self._heading_cache:
+            if len(self._heading_cache) >= 20_000:
+                self._heading_cache.clear()
+            self._heading_cache[norm] = self._find_heading(norm)
+        return self._heading_cache[norm]
+
+    def _find_heading(self, norm: str) -> int:
         bare = re.sub(r"^(?:section\s+)?(?:\d+\s+)?", "", norm)
         for number, variants in self._headings:
             if best_similarity(norm, variants, HEADING_THRESHOLD) >= HEADING_THRESHOLD or (
@@ -338,6 +350,11 @@ class FormReader:
             ):
                 return number
         return 0
+
+    def _ignored(self, text: str) -> bool:
+        """Does this text open a box that holds no answers (office use, notes)?"""
+        norm = normalise_label(text)
+        return any(norm.startswith(t) for t in self._ignore if t)
 
     def _check_marker(self, text: str, st: _State) -> None:
         if not st.marker:
@@ -373,6 +390,17 @@ def _dedupe(items: list[str]) -> list[str]:
     return out
 
 
+# One reader per form definition, reused: its label and heading caches then serve every
+# document (the same labels come back in each form). Keyed by identity, holding the
+# definition so that the id is not reused.
+_READERS: dict[int, tuple[FormDef, FormReader]] = {}
+
+
 def read_form(layout: Layout, form: FormDef) -> ParsedForm | None:
     """Read `layout` as `form`; None when it is not that form."""
-    return FormReader(form).read(layout)
+    held = _READERS.get(id(form))
+    if held is None or held[0] is not form:
+        if len(_READERS) >= 32:
+            _READERS.clear()
+        held = _READERS[id(form)] = (form, FormReader(form))
+    return held[1].read(layout)

@@ -235,7 +235,14 @@ def _process_fields(grid: ProcessGridDef, section: int) -> list[FieldDef]:
 
 def available_forms() -> list[str]:
     """Ids of the form definitions shipped in `parsers/forms/`."""
-    return sorted(p.stem for p in FORMS_DIR.glob("*.toml"))
+    # Listed again only when the folder changes (a file added or removed): every
+    # document read asks, and a stat is far cheaper than a directory scan.
+    return list(_form_ids(FORMS_DIR.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=4)
+def _form_ids(_mtime: int) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in FORMS_DIR.glob("*.toml")))
 
 
 @lru_cache(maxsize=16)
@@ -275,6 +282,18 @@ _QUOTES = str.maketrans(
 
 def normalise_label(text: str) -> str:
     """Label text reduced for comparison: no case, accents, '*', punctuation or extra spaces."""
+    if len(text) > 400:
+        return _normalise_label(text)  # long answers: not worth a cache slot
+    return _cached_label(text)
+
+
+@lru_cache(maxsize=16384)
+def _cached_label(text: str) -> str:
+    # The same labels come back in every form: normalise each once.
+    return _normalise_label(text)
+
+
+def _normalise_label(text: str) -> str:
     t = unicodedata.normalize("NFKD", text)
     t = "".join(c for c in t if not unicodedata.combining(c))
     t = t.translate(_QUOTES).casefold().replace("&", " and ")
@@ -286,11 +305,16 @@ def normalise_label(text: str) -> str:
 
 def label_variants(label: str) -> list[str]:
     """The normalised label, and the same without bracketed asides like '(if applicable)'."""
+    return list(_label_variants(label))
+
+
+@lru_cache(maxsize=4096)
+def _label_variants(label: str) -> tuple[str, ...]:
     out = [normalise_label(label)]
     short = normalise_label(re.sub(r"\([^)]*\)", " ", label))
     if short and short not in out:
         out.append(short)
-    return [v for v in out if v]
+    return tuple(v for v in out if v)
 
 
 def similarity(a: str, b: str) -> float:
@@ -313,15 +337,25 @@ def best_similarity(
     Pass `sm` (a SequenceMatcher whose second sequence is `text`) when comparing the
     same text against many variants: indexing the text is the costly part.
     """
-    if sm is None:
-        sm = text_matcher(text)
     best = 0.0
     n = len(text)
+    if not n:
+        return 0.0
+    chars = _char_bits(text)
     for v in variants:
         if text == v:
             return 1.0
-        if not n or 2 * min(n, len(v)) / (n + len(v)) < threshold:
+        m = len(v)
+        if 2 * min(n, m) / (n + m) < threshold:
             continue  # lengths alone rule it out
+        # Each distinct character of one string that the other lacks is at least one
+        # character that cannot match: a cheap upper bound of quick_ratio (and ratio).
+        vchars = _char_bits(v)
+        bound = min(n - (chars & ~vchars).bit_count(), m - (vchars & ~chars).bit_count())
+        if 2 * bound / (n + m) < threshold:
+            continue
+        if sm is None:
+            sm = _shared_matcher(text)
         sm.set_seq1(v)
         # quick_ratio is an upper bound of ratio; only compute ratio when it may pass.
         if sm.quick_ratio() >= threshold:
@@ -329,9 +363,28 @@ def best_similarity(
     return best
 
 
+@lru_cache(maxsize=16384)
+def _char_bits(text: str) -> int:
+    """The set of characters in `text` as bits (code points folded onto 256 bits).
+
+    Folding only merges characters, so "missing" counts stay lower bounds.
+    """
+    bits = 0
+    for c in set(text):
+        bits |= 1 << (ord(c) & 0xFF)
+    return bits
+
+
 def text_matcher(text: str) -> difflib.SequenceMatcher[str]:
     """A SequenceMatcher indexed on `text`, for best_similarity."""
     return difflib.SequenceMatcher(None, "", text, autojunk=False)
+
+
+@lru_cache(maxsize=2048)
+def _shared_matcher(text: str) -> difflib.SequenceMatcher[str]:
+    # Indexing `text` is the costly part and the same texts are compared again and
+    # again; set_seq1 is always called before use, so sharing the matcher is safe.
+    return text_matcher(text)
 
 
 def abbreviates(short: str, long: str, extra_words: int = 0) -> bool:
@@ -368,7 +421,10 @@ class LabelMatcher:
             lo = _dedupe([*gl, *(v for n in f.local_aliases for v in label_variants(n))])
             self._global.append((f, gl))
             self._local.append((f, lo))
+        # Kept across documents (the reader is reused): the same labels come back in
+        # every form. Bounded, since answers are matched too and never repeat.
         self._cache: dict[tuple[str, int, bool], tuple[FieldDef, float] | None] = {}
+        self._cache_limit = 20_000
         self._exact_global = {v: f for f, vs in self._global for v in vs}
 
     def match(
@@ -383,6 +439,8 @@ class LabelMatcher:
             return None
         key = (norm, section, abbreviated)
         if key not in self._cache:
+            if len(self._cache) >= self._cache_limit:
+                self._cache.clear()
             self._cache[key] = self._match(norm, section, abbreviated)
         return self._cache[key]
 
@@ -421,9 +479,8 @@ def _best(
     norm: str, candidates: list[tuple[FieldDef, list[str]]], threshold: float
 ) -> tuple[FieldDef, float] | None:
     best: tuple[FieldDef, float] | None = None
-    sm = text_matcher(norm)
     for f, variants in candidates:
-        score = best_similarity(norm, variants, threshold, sm)
+        score = best_similarity(norm, variants, threshold)
         if score >= threshold and (best is None or score > best[1]):
             best = (f, score)
     return best

@@ -23,7 +23,6 @@ from parsers.formdef import (
     best_similarity,
     label_variants,
     normalise_label,
-    text_matcher,
 )
 from parsers.layout import Cell
 from parsers.record import FieldValue, GridRow, Problem
@@ -46,6 +45,10 @@ class GridReader:
         self.matcher = matcher
         self.answers = answers
         self.threshold = form.label_threshold
+        # Header and row-label scores by normalised text, kept across documents (the
+        # reader is reused) and bounded, since answer cells are scored too.
+        self._cell_scores: dict[tuple[str, str], tuple[tuple[float, int], ...]] = {}
+        self._row_cache: dict[tuple[str, str], int | None] = {}
 
     # ------------------------------------------------------------------ repeating grids
 
@@ -68,17 +71,7 @@ class GridReader:
         """Which column each header cell names (each column used once, best first)."""
         scored: list[tuple[float, int, int]] = []
         for i, cell in enumerate(row):
-            text = normalise_label(cell.text)
-            if not text:
-                continue
-            # A cell that names a field better than a column is a label, not a header
-            # ("Name of referrer" only loosely fits the household "Name" column).
-            label = self.matcher.match(cell.text, 0, abbreviated=False)
-            sm = text_matcher(text)
-            for j, col in enumerate(columns):
-                s = header_score(text, names(col.header, col.variants), self.threshold, sm)
-                if s and (label is None or s >= label[1]):
-                    scored.append((s, i, j))
+            scored.extend((s, i, j) for s, j in self._header_cell(cell.text, columns))
         out: dict[int, ColumnDef] = {}
         taken: set[int] = set()
         for _s, i, j in sorted(scored, reverse=True):
@@ -86,6 +79,28 @@ class GridReader:
                 out[i] = columns[j]
                 taken.add(j)
         return out
+
+    def _header_cell(self, raw: str, columns: list[ColumnDef]) -> tuple[tuple[float, int], ...]:
+        """(score, column index) for each column this header cell could name."""
+        text = normalise_label(raw)
+        if not text:
+            return ()
+        key = (text, columns[0].key + "/" + "/".join(c.key for c in columns))
+        found = self._cell_scores.get(key)
+        if found is None:
+            # A cell that names a field better than a column is a label, not a header
+            # ("Name of referrer" only loosely fits the household "Name" column).
+            label = self.matcher.match(raw, 0, abbreviated=False)
+            found = tuple(
+                (s, j)
+                for j, col in enumerate(columns)
+                if (s := header_score(text, names(col.header, col.variants), self.threshold))
+                and (label is None or s >= label[1])
+            )
+            if len(self._cell_scores) >= 20_000:
+                self._cell_scores.clear()
+            self._cell_scores[key] = found
+        return found
 
     def read_rows(
         self, match: GridMatch, rows: list[list[Cell]], first_number: int
@@ -168,19 +183,25 @@ class GridReader:
         out: dict[str, int] = {}
         for i, cell in enumerate(row):
             text = normalise_label(cell.text)
-            sm = text_matcher(text)
             for name, variants in heads.items():
-                if name not in out and header_score(text, variants, self.threshold, sm):
+                if name not in out and header_score(text, variants, self.threshold):
                     out[name] = i
                     break
         return out
 
     def _process_row(self, pg: ProcessGridDef, text: str) -> int | None:
         norm = normalise_label(text)
-        sm = text_matcher(norm)
+        key = (pg.key, norm)
+        if key not in self._row_cache:
+            if len(self._row_cache) >= 20_000:
+                self._row_cache.clear()
+            self._row_cache[key] = self._find_process_row(pg, norm)
+        return self._row_cache[key]
+
+    def _find_process_row(self, pg: ProcessGridDef, norm: str) -> int | None:
         best: tuple[float, int] | None = None
         for k, row in enumerate(pg.rows):
-            s = best_similarity(norm, names(row.label, row.aliases), self.threshold, sm)
+            s = best_similarity(norm, names(row.label, row.aliases), self.threshold)
             if s >= self.threshold and (best is None or s > best[0]):
                 best = (s, k)
         return None if best is None else best[1]
@@ -196,7 +217,20 @@ def header_score(
     text: str, variants: list[str], threshold: float, sm: SequenceMatcher[str] | None = None
 ) -> float:
     """Similarity of a header cell to a column's names; a shortened header also counts."""
-    s = best_similarity(text, variants, threshold, sm)
+    if len(text) > 200:
+        return _header_score(text, tuple(variants), threshold)  # an answer, not a header
+    return _cached_header_score(text, tuple(variants), threshold)
+
+
+@lru_cache(maxsize=16384)
+def _cached_header_score(text: str, variants: tuple[str, ...], threshold: float) -> float:
+    # Every table's first rows are scored against every column of every grid, and
+    # the same header texts come back in each form.
+    return _header_score(text, variants, threshold)
+
+
+def _header_score(text: str, variants: tuple[str, ...], threshold: float) -> float:
+    s = best_similarity(text, list(variants), threshold)
     if s >= threshold:
         return s
     for v in variants:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -30,7 +31,15 @@ from parsers.layout import (
     Table,
 )
 from parsers.pdf_page import PDFIUM_LOCK, PageContent, open_pdf, read_page
-from parsers.pdf_text import Line, Word, base_pitch, group_lines, paragraphs
+from parsers.pdf_text import (
+    Line,
+    Word,
+    base_pitch,
+    continues,
+    group_lines,
+    joiner,
+    paragraphs,
+)
 
 MAX_PAGES = 30
 SCANNED = "scanned image: needs keying in by hand"
@@ -203,6 +212,9 @@ def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Regi
     """Tables on the page as regions of cells, and the words outside every table."""
     regions: list[_Region] = []
     inside: set[int] = set()
+    # Words by vertical centre, so each cell looks only at the words in its band.
+    order = sorted(range(len(words)), key=lambda i: words[i].middle)
+    middles = [words[i].middle for i in order]
     # The table finder only reads `edges` and `bbox` from the page it is given.
     page = SimpleNamespace(edges=content.edges, bbox=(0, 0, content.width, content.height))
     for t in TableFinder(page, {}).tables:  # type: ignore[arg-type]
@@ -216,9 +228,8 @@ def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Regi
                     continue  # merged into the cell to its left
                 cx0, ctop, cx1, cbottom = bbox
                 cols.add(round(cx0))
-                members = [
-                    i for i, w in enumerate(words) if i not in inside and _centre_in(w, bbox)
-                ]
+                band = order[bisect_left(middles, ctop) : bisect_right(middles, cbottom)]
+                members = sorted(i for i in band if i not in inside and _centre_in(words[i], bbox))
                 inside.update(members)
                 cells.append(_RawCell(bbox, group_lines([words[i] for i in members])))
             rows.append(cells)
@@ -234,13 +245,20 @@ def _centre_in(w: Word, bbox: tuple[float, float, float, float]) -> bool:
 
 
 def _cell(n: int, raw: _RawCell, pitches: dict[float, float]) -> Cell:
-    cx0, ctop, cx1, _cb = raw.bbox
+    cx0, ctop, _cx1, _cb = raw.bbox
     if not raw.lines:
         return Cell([], f"pdf page {n + 1} at ({cx0:.0f},{ctop:.0f})")
-    # Text starts one padding in from the left edge; assume the same on the right.
-    pad = max(min(ln.x0 for ln in raw.lines) - cx0, 0.0)
-    paras = [Para(text, _where(n, w)) for text, w in paragraphs(raw.lines, cx1 - pad, pitches)]
+    right = _right(raw)
+    paras = [Para(text, _where(n, w)) for text, w in paragraphs(raw.lines, right, pitches)]
     return Cell(paras, paras[0].where)
+
+
+def _right(raw: _RawCell) -> float:
+    """Where text in the cell must end: text starts one padding in from the left edge,
+    so assume the same padding on the right."""
+    cx0, _ct, cx1, _cb = raw.bbox
+    pad = max(min((ln.x0 for ln in raw.lines), default=cx0) - cx0, 0.0)
+    return cx1 - pad
 
 
 def _where(n: int, w: Word) -> str:
@@ -286,11 +304,51 @@ def _blocks(regions: list[_Region], pitches: dict[float, float]) -> list[Block]:
             and isinstance(out[-1], Table)
             and _same_columns(prev.cols, r.cols)
         ):
-            out[-1].rows.extend(rows)
+            table = out[-1]
+            if rows and table.rows and _split_row(prev.rows[-1], r.rows[0]):
+                _join_row(table.rows[-1], rows[0], prev.rows[-1], r.rows[0])
+                rows = rows[1:]
+            table.rows.extend(rows)
         else:
             out.append(Table(rows, f"pdf page {r.page + 1} table at y={r.top:.0f}"))
         prev = r
     return out
+
+
+def _split_row(above: list[_RawCell], below: list[_RawCell]) -> bool:
+    """Is `below` (first row on a page) the rest of `above` (last row on the page before)?
+
+    A row that runs over a page break continues with its label cell empty: the label
+    fitted above the break.
+    """
+    return (
+        len(above) == len(below) > 1
+        and bool(above[0].lines)
+        and not below[0].lines
+        and any(c.lines for c in below[1:])
+    )
+
+
+def _join_row(
+    cells: list[Cell], more: list[Cell], raw_above: list[_RawCell], raw_below: list[_RawCell]
+) -> None:
+    """Append a split row's second part to its first, cell by cell.
+
+    A line cut by the page break is joined like a wrapped line (a space, or nothing
+    inside a broken word); otherwise the continuation starts a new paragraph.
+    """
+    for cell, extra, above, below in zip(cells, more, raw_above, raw_below, strict=True):
+        if not extra.paras:
+            continue
+        if cell.paras and above.lines and below.lines:
+            right = _right(above)
+            if continues(above.lines[-1], below.lines[0], right):
+                last, first = cell.paras[-1], extra.paras[0]
+                joined = last.text + joiner(above.lines[-1], right) + first.text
+                cell.paras[-1] = Para(joined, last.where)
+                cell.paras.extend(extra.paras[1:])
+                continue
+        cell.paras.extend(extra.paras)
 
 
 def _same_columns(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

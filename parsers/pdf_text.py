@@ -114,7 +114,7 @@ def paragraphs(
             out.append((text, first))
             text, first = line.text, line.words[0]
         else:
-            text += _joiner(prev, right) + line.text
+            text += joiner(prev, right) + line.text
     if first is not None:
         out.append((text, first))
     return out
@@ -125,14 +125,31 @@ def _new_paragraph(prev: Line, line: Line, right: float, pitches: dict[float, fl
     base = pitches.get(round(size, 1), 1.15 * size)
     if line.top - prev.top > base + max(0.1 * size, 1.0):
         return True  # paragraph spacing
+    return not continues(prev, line, right)
+
+
+def continues(prev: Line, line: Line, right: float) -> bool:
+    """Does `line` carry on `prev`'s paragraph (a wrap), judged by width alone?"""
+    if line.hard or prev.hard:
+        return False
     head = line.words[0]
     if head.text in BOX_GLYPHS:
-        return True  # each tick-box option starts its own line
-    space = 0.28 * size
-    return prev.x1 + space + (head.x1 - head.x0) <= right + 0.5
+        return False  # each tick-box option starts its own line
+    # Had the next line's first word fitted at the end of this one, the break was typed.
+    # The space is measured on the line itself: a guessed width (0.28 em) is too
+    # narrow for some fonts and turns near-fitting wraps into paragraph breaks.
+    return prev.x1 + _space(prev) + (head.x1 - head.x0) > right
 
 
-def _joiner(prev: Line, right: float) -> str:
+def _space(line: Line) -> float:
+    """Width of a space on this line: the median gap between its words."""
+    gaps = sorted(b.x0 - a.x1 for a, b in zip(line.words, line.words[1:], strict=False))
+    gaps = [g for g in gaps if g > 0]
+    return gaps[len(gaps) // 2] if gaps else 0.28 * line.size
+
+
+def joiner(prev: Line, right: float) -> str:
+    """What joins a wrapped line to the next: a space, or nothing inside a broken word."""
     last = prev.words[-1]
     if last.text.endswith("-") and len(last.text) > 1:
         return ""  # "looked-" + "after"

@@ -6,6 +6,9 @@ private-use area, U+F0xx); without mapping it would read as a meaningless letter
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 _BY_FONT: dict[str, dict[int, str]] = {
     "wingdings": {
         0xFC: "✓", 0xFB: "✗", 0xFD: "☒", 0xFE: "☑", 0xA8: "☐", 0x6F: "☐", 0x71: "☐",
@@ -39,10 +42,19 @@ def map_symbol_char(font: str, ch: str) -> str:
     return _BY_FONT.get(font, {}).get(code, ch if ord(ch) < 0xE000 or ord(ch) > 0xF8FF else "")
 
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
 def map_symbol_text(font_name: str | None, text: str) -> str:
     """Map every character of `text` if the font is a symbol font; otherwise return it as is."""
-    font = symbol_font(font_name)
+    font = _symbol_font(font_name) if font_name else None
     if font is None:
         # Private-use codes only mean something in a symbol font; drop them elsewhere.
-        return "".join(c for c in text if not 0xE000 <= ord(c) <= 0xF8FF)
+        return _PRIVATE_USE.sub("", text) if _PRIVATE_USE.search(text) else text
     return "".join(map_symbol_char(font, c) for c in text)
+
+
+@lru_cache(maxsize=512)
+def _symbol_font(name: str) -> str | None:
+    # Every run names its font: look each name up once.
+    return symbol_font(name)

@@ -11,16 +11,23 @@ headers and MIME boundaries, no randomness.
 Inputs (read-only): ``samples/blank/LSCP-SIRG-Referral-Form-2024.docx`` and
 ``samples/blank/FIELDS.md`` (field keys, types, options and labels are parsed from it).
 The form contents live in ``sample_data.py``; the e-mails in ``sample_mail.py``.
+
+When LibreOffice (``soffice``) is installed, some filled forms are also exported to
+``samples/forms/pdf-*.pdf`` (see ``PDF_FORMS``). Without it the committed PDFs are kept.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -35,7 +42,17 @@ from lxml import etree
 sys.dont_write_bytecode = True  # keep samples/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sample_data import FORMS, LETTER, FormSample, Row, S, Value, raw  # noqa: E402
+from sample_data import (  # noqa: E402
+    FORMS,
+    LETTER,
+    PDF_FORMS,
+    FormSample,
+    PdfSample,
+    Row,
+    S,
+    Value,
+    raw,
+)
 from sample_mail import build_maildir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -827,15 +844,7 @@ def check_docx(path: Path, sample: FormSample | None, exp: dict[str, Any]) -> No
         return
     text = docx_text(data)
     # every typed answer is somewhere in the document, as typed
-    typed: list[tuple[str, str]] = []
-    for key, v in sample.fields.items():
-        if key in GRID_COLUMNS:
-            for row in v:
-                cols = {c.column: c.type for c in GRID_COLUMNS[key]}
-                typed += [(key, shown(cols[c], cv, sample)) for c, cv in (row or {}).items()]
-        elif FIELD_BY_KEY[key].type not in ("choice", "multi-choice"):
-            typed.append((key, shown(FIELD_BY_KEY[key].type, v, sample)))
-    for key, value in typed:
+    for key, value in typed_values(sample):
         for line in value.split("\n"):
             assert unicodedata.normalize("NFC", line) in text, f"{path.name}: {key} {line!r}"
     root = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
@@ -859,6 +868,143 @@ def check_docx(path: Path, sample: FormSample | None, exp: dict[str, Any]) -> No
 
 
 # ---------------------------------------------------------------------------
+# PDF samples (LibreOffice export)
+# ---------------------------------------------------------------------------
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def export_pdfs(sources: dict[str, bytes], soffice: str) -> dict[str, bytes]:
+    """Export .docx files (by stem) to PDF with LibreOffice; PDF bytes by stem."""
+    with tempfile.TemporaryDirectory(prefix="lscp-samples-") as tmp:
+        root = Path(tmp)
+        for stem, data in sources.items():
+            (root / f"{stem}.docx").write_bytes(data)
+        # A private HOME and profile: no user settings leak in, nothing is left behind.
+        env = {**os.environ, "HOME": str(root / "home"), "TZ": "UTC"}
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={(root / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(root / "out"),
+            *(str(root / f"{stem}.docx") for stem in sources),
+        ]
+        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+        return {stem: stable_pdf((root / "out" / f"{stem}.pdf").read_bytes()) for stem in sources}
+
+
+def stable_pdf(data: bytes) -> bytes:
+    """Make a LibreOffice PDF reproducible: fixed creation date and document ID.
+
+    The replacements have the same length, so the cross-reference offsets stay right.
+    """
+    data = re.sub(rb"(/(?:CreationDate|ModDate)\s*\(D:)\d{14}", rb"\g<1>20240101000000", data)
+    ids = re.compile(rb"(/ID\s*\[\s*<)[0-9A-Fa-f]{32}(>\s*<)[0-9A-Fa-f]{32}(>)")
+    checksum = re.compile(rb"(/DocChecksum\s*/)[0-9A-Fa-f]{32}")
+    digest = hashlib.md5(checksum.sub(b"", ids.sub(b"", data))).hexdigest().upper().encode()
+    data = ids.sub(lambda m: m.group(1) + digest + m.group(2) + digest + m.group(3), data)
+    return checksum.sub(lambda m: m.group(1) + digest, data)
+
+
+def pdf_expected(ps: PdfSample, exp: dict[str, Any]) -> dict[str, Any]:
+    """The source form's expected JSON, with the line breaks the export loses removed."""
+    out = copy.deepcopy(exp)
+    for key in ps.lost_breaks:
+        assert isinstance(out.get(key), str) and "\n" in out[key], f"{ps.name}: {key}"
+        out[key] = out[key].replace("\n", "")
+    return out
+
+
+def pdf_text(data: bytes) -> tuple[str, int]:
+    """All text of a PDF (pypdf, not the parser's reader), spaces collapsed; and pages."""
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
+    # Running headers and footers (the same line, numbers aside, on several pages) cut
+    # answers that run over a page break: leave them out.
+    seen: dict[str, int] = {}
+    for lines in pages:
+        for key in {re.sub(r"\d+", "#", ln.strip()) for ln in lines}:
+            seen[key] = seen.get(key, 0) + 1
+    text = " ".join(
+        ln
+        for lines in pages
+        for ln in lines
+        if len(ln.strip()) < 20 or seen[re.sub(r"\d+", "#", ln.strip())] < 2
+    )
+    return unicodedata.normalize("NFC", " ".join(text.split())), len(reader.pages)
+
+
+def check_pdf(path: Path, ps: PdfSample, sample: FormSample) -> None:
+    """Every typed answer shows in the PDF's text; lost line breaks really are lost."""
+    text, pages = pdf_text(path.read_bytes())
+    squashed = text.replace(" ", "")
+    assert pages >= 1, path.name
+    if sample.name == ROWS_LONG_NAME:
+        assert pages >= 4, f"{path.name}: {pages} pages, the benchmark needs 4 or more"
+    for key, value in typed_values(sample):
+        lines = value.split("\n")
+        if key in ps.lost_breaks:
+            # At each lost break the last word of a line touches the next line's first.
+            for a, b in zip(lines, lines[1:], strict=False):
+                tail, head = a.split()[-1], b.split()[0]
+                assert tail + head in text, f"{path.name}: {key}: no {tail + head!r}"
+                assert f"{tail} {head}" not in text, f"{path.name}: {key}: break kept"
+        for line in lines:
+            line = unicodedata.normalize("NFC", " ".join(line.split()))
+            # A long word broken over two lines of a narrow cell loses its space only.
+            assert line in text or line.replace(" ", "") in squashed, f"{path.name}: {key} {line!r}"
+
+
+ROWS_LONG_NAME = PDF_FORMS[-1].source
+
+
+def typed_values(sample: FormSample) -> list[tuple[str, str]]:
+    """(key, text as typed) for every typed (not ticked) answer of a sample."""
+    typed: list[tuple[str, str]] = []
+    for key, v in sample.fields.items():
+        if key in GRID_COLUMNS:
+            for row in v:
+                cols = {c.column: c.type for c in GRID_COLUMNS[key]}
+                typed += [(key, shown(cols[c], cv, sample)) for c, cv in (row or {}).items()]
+        elif FIELD_BY_KEY[key].type not in ("choice", "multi-choice"):
+            typed.append((key, shown(FIELD_BY_KEY[key].type, v, sample)))
+    return typed
+
+
+def write_pdfs(built: dict[str, bytes], kept: dict[str, bytes]) -> None:
+    """Export the PDF samples (or keep the committed ones) and write their expected JSON."""
+    by_name = {s.name: s for s in FORMS}
+    soffice = find_soffice()
+    if soffice is not None:
+        pdfs = export_pdfs({ps.source: built[f"{ps.source}.docx"] for ps in PDF_FORMS}, soffice)
+        fresh = {f"{ps.name}.pdf": pdfs[ps.source] for ps in PDF_FORMS}
+    else:
+        fresh = {}
+        print(f"soffice not found: keeping the {len(kept)} committed PDF samples")
+    for ps in PDF_FORMS:
+        path = FORMS_DIR / f"{ps.name}.pdf"
+        data = fresh.get(path.name, kept.get(path.name))
+        if data is None:
+            print(f"forms/{path.name}: missing (install LibreOffice to make it)")
+            continue
+        path.write_bytes(data)
+        sample = by_name[ps.source]
+        exp = pdf_expected(ps, expected_fields(sample))
+        check_expected(ps.name, exp)
+        write_json(FORMS_DIR / f"{ps.name}.expected.json", exp)
+        check_pdf(path, ps, sample)
+        _text, pages = pdf_text(data)
+        print(f"forms/{path.name:45} {len(data):6} bytes  {len(exp):2} keys  {pages} pages")
+
+
+# ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
 
@@ -874,6 +1020,8 @@ def reset_dir(path: Path) -> None:
 
 
 def main() -> None:
+    # Committed PDFs survive a run without LibreOffice.
+    kept = {p.name: p.read_bytes() for p in FORMS_DIR.glob("pdf-*.pdf")}
     reset_dir(FORMS_DIR)
     built: dict[str, bytes] = {}
     for sample in FORMS:
@@ -899,6 +1047,8 @@ def main() -> None:
     blank.write_bytes(BLANK_DOCX.read_bytes())
     write_json(FORMS_DIR / "blank-unfilled.expected.json", {"outcome": "not_a_form", "blank": True})
     print("forms/not-a-form.docx, forms/blank-unfilled.docx")
+
+    write_pdfs(built, kept)
 
     expected_by_form = {s.name + ".docx": expected_fields(s) for s in FORMS}
     build_maildir(MAILDIR, built, lambda name: missing_mandatory(expected_by_form[name]))

@@ -1103,6 +1103,164 @@ ROWS_DELETED = FormSample(
 
 
 # ---------------------------------------------------------------------------
+# rows-long-: a long typed form (many rows, a long summary) for the PDF benchmark
+# ---------------------------------------------------------------------------
+
+ROWS_LONG = FormSample(
+    name="rows-long-neglect-sibling-group",
+    description="Children's Services; typed; 10 household rows, 9 agencies, 14 key dates, "
+    "an eight-paragraph summary (exported to a PDF of more than four pages)",
+    writer="typed",
+    date_style="dmy",
+    tick="glyph",
+    modified="2024-03-08T16:40:00Z",
+    fields={
+        "referrer.name": "Olufunke Adeyemi-Shaw",
+        "referrer.job_title": "Team Manager, Child in Need Team North",
+        "referrer.agency": LCC_CS,
+        "referrer.address": "Cunard Building, Water Street, Liverpool, L3 1AH",
+        "referrer.phone": "0151 496 0745",
+        "referrer.email": "olufunke.adeyemi-shaw@liverpool.gov.uk",
+        "referrer.referral_date": "2024-03-08",
+        "referrer.discussed_with_safeguarding_lead": "Yes",
+        "referrer.safeguarding_lead_name": "Declan Hesketh",
+        "referrer.safeguarding_lead_contact": "Principal Social Worker, "
+        "declan.hesketh@liverpool.gov.uk",
+        "child.name": "Tiegan Markland",
+        "child.aliases": "Tiegan Rowe",
+        "child.dob": "2016-10-03",
+        "child.gender": "Female",
+        "child.ethnicity": "White – British",
+        "child.address": "88 Sandringham Drive, Norris Green, Liverpool, L11 6QE",
+        "child.nhs_number": S("999 403 0019", "9994030019"),
+        "child.school": "Broad Lane Primary School (Year 2)",
+        "child.incident_date": "2024-02-26",
+        "child.legal_status": ["Child protection plan"],
+        "child.open_to_csc": "Yes",
+        "household": [
+            household("Kerry Markland", "Mother", "1990-06-21", "Same as child", "Yes"),
+            household("Jason Rowe", "Stepfather", "1987-01-09", "Same as child", "No"),
+            household("Callum Markland", "Brother", "2009-02-14", "Same as child", "No"),
+            household("Shannon Markland", "Sister", "2011-07-30", "Same as child", "No"),
+            household("Riley Rowe", "Half-brother", "2019-12-05", "Same as child", "No"),
+            household("Ava-Rose Rowe", "Half-sister", "2022-04-18", "Same as child", "No"),
+            household("Paul Markland", "Father", "1986-03-02", "HMP Altcourse", "Yes"),
+            household(
+                "Irene Markland",
+                "Maternal grandmother",
+                "1964-09-11",
+                "7 Lorenzo Drive, Norris Green, Liverpool, L11 1BW",
+                "No",
+            ),
+            household("Dean Rowe", "Step-uncle", "1992-05-27", "Visits most weekends", "No"),
+            household(
+                "Lacey Holt",
+                "Mother's friend",
+                "1993-08-08",
+                "Stays at the house some nights",
+                "No",
+            ),
+        ],
+        "agencies": [
+            agency(LCC_CS, "Aisling Varga (social worker)", "0151 496 0746", "Yes"),
+            agency("Broad Lane Primary School", "Mr Kwame Asante (DSL)", "0151 496 0981", "Yes"),
+            agency(
+                "Alder Hey Children's NHS Foundation Trust",
+                "Dr Imogen Thwaite",
+                "0151 496 0188",
+                "Yes",
+            ),
+            agency(
+                "Mersey Care NHS Foundation Trust – School Nursing",
+                "Bernadette Quayle",
+                "0151 496 0555",
+                "Yes",
+            ),
+            agency("Merseyside Police", "DC Hassan Okoro", "0151 496 0322", "Yes"),
+            agency(
+                "Croxteth Gardens Medical Centre (GP)", "Dr Siân Pritchard", "0151 496 0640", "Yes"
+            ),
+            agency(
+                "Change Grow Live (adult substance misuse)", "Ruth Delaney", "0151 496 0871", "No"
+            ),
+            agency("Liverpool Early Help", "Marcus Boateng", "0151 496 0299", "No"),
+            agency(
+                "Liverpool Mutual Homes", "Jade Sutcliffe (housing officer)", "0151 496 0433", "Yes"
+            ),
+        ],
+        "criteria": [HARMED, ABUSE, AGENCIES],
+        "review_type": "Rapid Review",
+        "summary": "On 26 February 2024 Tiegan (7 years) was admitted to Alder Hey with "
+        "severe dehydration, weight below the 0.4th centile and untreated scabies. She told "
+        "a nurse that she and her younger brother were often shut in their bedroom without "
+        "food while the adults were out.\n"
+        "Tiegan is the third of six children living at home. All six have been subject to "
+        "child protection plans under the category of neglect since September 2023, the "
+        "third period of planning for the older children since 2015.\n"
+        "School attendance for Tiegan fell to 61% in the autumn term. The school made "
+        "several welfare calls and two home visits; on both visits the door was not "
+        "answered. The school nurse recorded concerns about weight loss in November 2023 "
+        "but the planned referral to the paediatric clinic was not sent.\n"
+        "The GP saw Tiegan twice in January 2024 for skin complaints. Scabies was "
+        "diagnosed and treatment prescribed for the whole household; there is no record "
+        "that it was collected, and the GP practice was not invited to the core group.\n"
+        "Police attended the home three times between October 2023 and February 2024 "
+        "after reports of shouting and of young children left alone. Each report was "
+        "shared with Children's Services, but none led to a strategy discussion.\n"
+        "Kerry Markland has a long history of alcohol and cocaine misuse. She was "
+        "discharged from the adult substance misuse service in December 2023 after "
+        "missing three appointments. Jason Rowe has previous convictions for violence "
+        "and the family moved house twice in 2023 after rent arrears.\n"
+        "The core group met six times during the plan. Minutes record that the home "
+        "conditions were poor at four of the meetings, but the plan's actions were not "
+        "updated and no one was named as responsible for checking the children's food "
+        "and sleeping arrangements.\n"
+        "On admission all six children were placed with their maternal grandmother under "
+        "a safety plan. Section 47 enquiries and a police investigation into wilful "
+        "neglect are under way, and the local authority has started care proceedings.",
+        "learning": "Whether cumulative neglect across a large sibling group was recognised "
+        "when each agency saw only part of the picture; how school attendance, health and "
+        "police information was brought together at core groups; the effect of a parent "
+        "being discharged from substance misuse services during a child protection plan; "
+        "and whether the voice of the younger children was heard.",
+        "key_dates": [
+            event("2015-05-12", "First child protection plan for Callum and Shannon (neglect)"),
+            event("2017-01-20", "Plans ended; case closed to Children's Services"),
+            event("2019-06-03", "Second child protection plan (neglect) for four children"),
+            event("2020-11-16", "Plans ended; step-down to Early Help"),
+            event("2023-09-07", "Third child protection plan for all six children"),
+            event("2023-10-14", "Police called to the home – shouting reported"),
+            event("2023-11-09", "School nurse records weight loss; referral not sent"),
+            event("2023-12-04", "Mother discharged from substance misuse service"),
+            event("2023-12-19", "Police called – young children left alone"),
+            event("2024-01-10", "GP diagnoses scabies; treatment not collected"),
+            event("2024-01-29", "GP review of skin complaint"),
+            event("2024-02-08", "Police called – neighbours report children crying"),
+            event("2024-02-26", "Tiegan admitted to Alder Hey"),
+            event("2024-02-27", "All six children placed with grandmother"),
+        ],
+        **processes(
+            police_investigation=("Yes", "Wilful neglect – ref 14N336120/24"),
+            criminal_proceedings="Not known",
+            coroners_inquest="No",
+            cdop_notified="No",
+            domestic_homicide_review="No",
+            safeguarding_adults_review="No",
+            family_court_proceedings=("Yes", "Care proceedings issued 6 March 2024"),
+            single_agency_review=("Yes", "Children's Services audit of core group minutes"),
+        ),
+        "notifications.national_panel_notified": "Yes",
+        "notifications.national_panel_date": "2024-03-01",
+        "notifications.ofsted_notified": "Yes",
+        "notifications.media_interest": "No",
+        "authorisation.manager_name": "Declan Hesketh",
+        "authorisation.manager_role": "Principal Social Worker",
+        "authorisation.date": "2024-03-08",
+    },
+)
+
+
+# ---------------------------------------------------------------------------
 # legacy-: legacy form fields (FORMTEXT / FORMCHECKBOX)
 # ---------------------------------------------------------------------------
 
@@ -1238,6 +1396,7 @@ FORMS: list[FormSample] = [
     ROWS_DELETED,
     LEGACY_AMBULANCE,
     LEGACY_PROBATION,
+    ROWS_LONG,
 ]
 
 LETTER: dict[str, Any] = {
@@ -1263,3 +1422,43 @@ LETTER: dict[str, Any] = {
         ("Rent paid", "Yes"),
     ],
 }
+
+
+# ---------------------------------------------------------------------------
+# pdf-: filled forms exported to PDF by LibreOffice (see README "PDF samples")
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PdfSample:
+    """A PDF made by exporting one of the .docx samples with LibreOffice."""
+
+    source: str  # the FormSample exported
+    description: str
+    # Multi-line answers whose line breaks do not survive the export: LibreOffice (7.4)
+    # does not draw a w:br inside a plain-text content control, so the lines touch on the
+    # page ("TeamMarlowe House"). Keys are FIELDS.md keys; their lines are expected
+    # joined with nothing. The generator checks the PDF really shows them so.
+    lost_breaks: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"pdf-{self.source}"
+
+
+PDF_FORMS = [
+    PdfSample(
+        "cc-police-window-fall",
+        "content controls; the address and summary lose their line breaks in the export",
+        lost_breaks=("referrer.address", "summary"),
+    ),
+    PdfSample("cc-needs-info-early-help", "content controls; needs_info"),
+    PdfSample("typed-school-mixed-ticks", "typed; ticks shown three ways"),
+    PdfSample("labels-typed-youth-justice", "typed; uppercase and abbreviated labels"),
+    PdfSample("rows-deleted-fire-service", "typed with ✓ ticks; unused rows deleted"),
+    PdfSample(
+        "legacy-probation-default-ticks",
+        "legacy form fields; LibreOffice draws the check boxes as vector squares",
+    ),
+    PdfSample(ROWS_LONG.name, "typed; long (more than four pages), for the benchmark"),
+]

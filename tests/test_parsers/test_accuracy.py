@@ -122,7 +122,9 @@ def test_field_and_outcome_accuracy(cases: list[Case], accuracy_totals: dict[str
         outcomes_total=len(cases),
     )
     wrong_fields = {c.name: c.wrong for c in cases if c.wrong}
-    wrong_outcomes = {c.name: (c.result.outcome, c.outcome) for c in cases if c.result.outcome != c.outcome}
+    wrong_outcomes = {
+        c.name: (c.result.outcome, c.outcome) for c in cases if c.result.outcome != c.outcome
+    }
     assert fields_right >= MIN_FIELD_ACCURACY * fields_total, wrong_fields
     assert wrong_outcomes == {}, "outcome (got, expected) differs"
 

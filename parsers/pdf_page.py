@@ -1,0 +1,361 @@
+"""What is on one PDF page, read with pdfium: positioned words, ruling lines, drawn boxes.
+
+pdfium (C, through pypdfium2) reads a page's text and paths in a few milliseconds, where
+pdfplumber's own parser (pdfminer, pure Python) needs ~140 ms a page. The words are
+grouped the way pdfplumber's `extract_words` groups characters, and the ruling lines are
+handed to pdfplumber's table finder (`pdf_reader`), which needs geometry only.
+
+Coordinates are pdfplumber's: points from the page's top-left corner, y growing down.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from parsers.layout import CHECKED, UNCHECKED
+from parsers.pdf_text import Word
+from parsers.symbols import map_symbol_text
+
+# pdfium is not thread-safe; every call into it goes through this lock.
+PDFIUM_LOCK = threading.Lock()
+
+X_TOLERANCE = 3.0  # pdfplumber's default gap that still joins two characters
+Y_TOLERANCE = 3.0
+DESCENT = 0.2  # share of the font size below the baseline (pdfminer uses the font's own)
+LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
+BOX_MIN, BOX_MAX = 5.0, 16.0  # side of a drawn tick box, in points
+
+
+def _returning_address(fn: Any, *argtypes: Any) -> Any:
+    """The same pdfium function, returning its pointer as a plain int (hashable, no cast)."""
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    assert address, "pdfium function not loaded"
+    return ctypes.CFUNCTYPE(ctypes.c_void_p, *argtypes)(address)
+
+
+# Called once per character: a plain int result spares a ctypes.cast each time.
+_TEXT_OBJECT = _returning_address(pdfium_c.FPDFText_GetTextObject, ctypes.c_void_p, ctypes.c_int)
+
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass
+class PageContent:
+    """Everything the PDF reader takes from one page."""
+
+    width: float
+    height: float
+    words: list[Word] = field(default_factory=list)
+    edges: list[dict[str, Any]] = field(default_factory=list)  # pdfplumber edge dicts
+
+
+def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
+    """Open a PDF from bytes (call with PDFIUM_LOCK held)."""
+    return pdfium.PdfDocument(data, password=password)
+
+
+def read_page(doc: pdfium.PdfDocument, index: int) -> PageContent:
+    """Words, edges and drawn tick boxes of one page (call with PDFIUM_LOCK held)."""
+    page = doc[index]
+    try:
+        llx, lly, urx, ury = (float(v) for v in page.get_mediabox())
+        out = PageContent(urx - llx, ury - lly)
+        segments, boxes = _paths(page, llx, ury)
+        out.edges = segments
+        textpage = page.get_textpage()
+        try:
+            out.words = _words(textpage, llx, ury) + boxes
+        finally:
+            textpage.close()
+        return out
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- text
+
+
+@dataclass
+class _Font:
+    name: str
+    size: float
+
+
+def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
+    """Characters grouped into words like pdfplumber's extract_words (default tolerances).
+
+    A word ends at a space, at a gap wider than X_TOLERANCE, when the text moves to
+    another line, or where the font or size changes (so a tick glyph set in a symbol
+    font is its own word).
+    """
+    tp = textpage.raw
+    n = pdfium_c.FPDFText_CountChars(tp)
+    if n <= 0:
+        return []
+    text = _page_text(tp, n)
+    tp_address = ctypes.cast(tp, ctypes.c_void_p).value
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    fonts: dict[int, _Font] = {}
+    words: list[Word] = []
+    chars: list[str] = []
+    w_x0 = w_x1 = base = prev_x0 = prev_x1 = 0.0
+    w_font = _Font("", 10.0)
+
+    def flush() -> None:
+        if chars:
+            raw = "".join(LIGATURES.get(c, c) for c in chars)
+            mapped = map_symbol_text(w_font.name, raw)
+            if mapped.strip():
+                size = w_font.size
+                bottom = base + DESCENT * size
+                words.append(Word(mapped, w_x0, w_x1, bottom - size, bottom, size))
+        chars.clear()
+
+    for i in range(n):
+        ch = text[i]
+        if ch in "\x02\ufffe":
+            # pdfium's mark for a hyphen it takes for a soft one; the glyph is on the page.
+            ch = "-"
+        if ch.isspace() or ch == "\x00":
+            flush()
+            continue
+        key = _TEXT_OBJECT(tp_address, i) or 0
+        font = fonts.get(key)
+        if font is None:
+            font = fonts[key] = _font(ctypes.cast(ctypes.c_void_p(key), pdfium_c.FPDF_PAGEOBJECT))
+        pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect)
+        x0, x1 = rect.left - llx, rect.right - llx
+        # The baseline, not the box: pdfium's "loose" box still dips for descenders
+        # in some fonts, which would split "Liverpool" at the "p".
+        pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy)
+        y = ury - oy.value
+        if chars and (
+            font is not w_font
+            and (font.name != w_font.name or abs(font.size - w_font.size) > 0.01)
+            or x0 < prev_x0  # back to the left: another line or column
+            or x0 > prev_x1 + X_TOLERANCE
+            or abs(y - base) > Y_TOLERANCE
+        ):
+            flush()
+        if not chars:
+            w_x0, w_x1, w_font, base = x0, x1, font, y
+        chars.append(ch)
+        w_x1 = max(w_x1, x1)
+        prev_x0, prev_x1 = x0, x1
+    flush()
+    return words
+
+
+def _page_text(tp: Any, n: int) -> str:
+    """The page's characters, one per pdfium index."""
+    buf = ctypes.create_string_buffer((n + 1) * 2)
+    got = pdfium_c.FPDFText_GetText(tp, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
+    text = buf.raw[: max(got - 1, 0) * 2].decode("utf-16-le", errors="replace")
+    if len(text) != n:  # characters outside the BMP take two UTF-16 units: go one by one
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(tp, i) or 0xFFFE) for i in range(n))
+    return text
+
+
+def _font(obj: Any) -> _Font:
+    """Name and effective size (the text matrix's scale applied) of a text object's font."""
+    if not obj:
+        return _Font("", 10.0)
+    name = ""
+    font = pdfium_c.FPDFTextObj_GetFont(obj)
+    if font:
+        buf = ctypes.create_string_buffer(256)
+        length = pdfium_c.FPDFFont_GetBaseFontName(font, buf, 256)
+        name = buf.raw[: max(length - 1, 0)].decode("utf-8", errors="replace")
+    size = ctypes.c_float(0.0)
+    if not pdfium_c.FPDFTextObj_GetFontSize(obj, size):
+        size.value = 10.0
+    return _Font(name, float(size.value) or 10.0)
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _paths(page: pdfium.PdfPage, llx: float, ury: float) -> tuple[list[dict[str, Any]], list[Word]]:
+    """Ruling-line edges (as pdfplumber builds them from lines and rectangles) and tick boxes.
+
+    A tick box drawn as a small stroked square (LibreOffice's export of Word's legacy
+    check boxes) becomes a ☐ word, or ☒ when two diagonal strokes cross inside it.
+    """
+    edges: list[dict[str, Any]] = []
+    squares: list[tuple[float, float, float, float]] = []
+    diagonals: list[tuple[float, float]] = []  # centres of diagonal strokes
+    for path, matrix in _path_objects(page.raw):
+        fill, stroke = ctypes.c_int(), ctypes.c_int()
+        pdfium_c.FPDFPath_GetDrawMode(path, fill, stroke)
+        if not fill.value and not stroke.value:
+            continue  # an invisible path (not painted)
+        for points, closed in _subpaths(path, matrix):
+            pts = [(x - llx, ury - y) for x, y in points]
+            box = _rectangle(pts)
+            if box is not None:
+                x0, top, x1, bottom = box
+                w, h = x1 - x0, bottom - top
+                if stroke.value and BOX_MIN <= w <= BOX_MAX and abs(w - h) <= 1.0:
+                    squares.append(box)  # a tick box, not a table ruling
+                else:
+                    edges.extend(_rect_edges(*box))
+                continue
+            if closed and pts and pts[0] != pts[-1]:
+                pts.append(pts[0])
+            for (ax, ay), (bx, by) in zip(pts, pts[1:], strict=False):
+                if abs(ay - by) < 0.01 and abs(ax - bx) > 0:
+                    edges.append(_edge(min(ax, bx), max(ax, bx), ay, ay, "h"))
+                elif abs(ax - bx) < 0.01 and abs(ay - by) > 0:
+                    edges.append(_edge(ax, ax, min(ay, by), max(ay, by), "v"))
+                else:
+                    diagonals.append(((ax + bx) / 2, (ay + by) / 2))
+    boxes: list[Word] = []
+    for x0, top, x1, bottom in squares:
+        crossed = sum(1 for cx, cy in diagonals if x0 < cx < x1 and top < cy < bottom)
+        glyph = CHECKED if crossed >= 2 else UNCHECKED
+        size = bottom - top
+        boxes.append(Word(glyph, x0, x1, top, bottom, max(size, 6.0)))
+    return edges, _unique_boxes(boxes)
+
+
+def _unique_boxes(boxes: list[Word]) -> list[Word]:
+    """One word per box: a box drawn twice (fill, then stroke) is still one box."""
+    out: list[Word] = []
+    for b in boxes:
+        same = next((o for o in out if abs(o.x0 - b.x0) < 1 and abs(o.top - b.top) < 1), None)
+        if same is None:
+            out.append(b)
+        elif b.text == CHECKED:
+            same.text = CHECKED
+    return out
+
+
+def _path_objects(page: Any) -> Iterator[tuple[Any, Matrix]]:
+    """Every path object on the page (inside form XObjects too) with its page matrix."""
+    stack: list[tuple[Any, bool, Matrix]] = [(page, True, IDENTITY)]
+    depth = 0
+    while stack and depth < 10_000:  # a cap: form XObjects could nest absurdly
+        depth += 1
+        container, is_page, outer = stack.pop()
+        count = (
+            pdfium_c.FPDFPage_CountObjects(container)
+            if is_page
+            else pdfium_c.FPDFFormObj_CountObjects(container)
+        )
+        for i in range(max(count, 0)):
+            obj = (
+                pdfium_c.FPDFPage_GetObject(container, i)
+                if is_page
+                else pdfium_c.FPDFFormObj_GetObject(container, i)
+            )
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
+                continue
+            m = pdfium_c.FS_MATRIX()
+            own = (
+                (m.a, m.b, m.c, m.d, m.e, m.f)
+                if pdfium_c.FPDFPageObj_GetMatrix(obj, m)
+                else IDENTITY
+            )
+            matrix = _multiply(own, outer)
+            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+                yield obj, matrix
+            else:
+                stack.append((obj, False, matrix))
+
+
+def _multiply(a: Matrix, b: Matrix) -> Matrix:
+    """a then b (PDF row-vector convention)."""
+    return (
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    )
+
+
+def _subpaths(path: Any, m: Matrix) -> Iterator[tuple[list[tuple[float, float]], bool]]:
+    """Each subpath's points in page space (control points of curves left out), and closed."""
+    n = pdfium_c.FPDFPath_CountSegments(path)
+    x, y = ctypes.c_float(), ctypes.c_float()
+    points: list[tuple[float, float]] = []
+    closed = False
+    for i in range(max(n, 0)):
+        seg = pdfium_c.FPDFPath_GetPathSegment(path, i)
+        kind = pdfium_c.FPDFPathSegment_GetType(seg)
+        pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
+        px = m[0] * x.value + m[2] * y.value + m[4]
+        py = m[1] * x.value + m[3] * y.value + m[5]
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            if points:
+                yield points, closed
+            points, closed = [(px, py)], False
+        elif kind == pdfium_c.FPDF_SEGMENT_LINETO:
+            points.append((px, py))
+        elif kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+            # A curve is no ruling line; keep only where it ends, as a break in the path.
+            if points:
+                yield points, closed
+            points, closed = [(px, py)], False
+            continue
+        if pdfium_c.FPDFPathSegment_GetClose(seg):
+            closed = True
+    if points:
+        yield points, closed
+
+
+def _rectangle(pts: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:
+    """The box of an axis-aligned rectangle outline (4 corners, maybe closed), else None."""
+    if len(pts) == 5 and _close(pts[0], pts[4]):
+        pts = pts[:4]
+    if len(pts) != 4:
+        return None
+    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1], strict=True):
+        if not (abs(ax - bx) < 0.01 or abs(ay - by) < 0.01):
+            return None
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return math.isclose(a[0], b[0], abs_tol=0.01) and math.isclose(a[1], b[1], abs_tol=0.01)
+
+
+def _edge(x0: float, x1: float, top: float, bottom: float, orientation: str) -> dict[str, Any]:
+    return {
+        "object_type": "line",
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "bottom": bottom,
+        "doctop": top,
+        "width": x1 - x0,
+        "height": bottom - top,
+        "orientation": orientation,
+    }
+
+
+def _rect_edges(x0: float, top: float, x1: float, bottom: float) -> list[dict[str, Any]]:
+    """The four sides of a rectangle, as pdfplumber's rect_to_edges gives them."""
+    out = [
+        _edge(x0, x1, top, top, "h"),
+        _edge(x0, x1, bottom, bottom, "h"),
+        _edge(x0, x0, top, bottom, "v"),
+        _edge(x1, x1, top, bottom, "v"),
+    ]
+    for e in out:
+        e["object_type"] = "rect_edge"
+    return out
