@@ -11,6 +11,9 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import Engine
@@ -28,7 +31,6 @@ from notifications.compose import MailConfig, security_rows
 from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
 from notifications.transport import FolderTransport, SmtpTransport, Transport
-from parsers.mime import parse_message
 from storage import crypto, messages
 from storage.clock import utcnow
 from storage.db import make_engine, session_scope, upgrade
@@ -69,9 +71,14 @@ def destination_for(session: Session, row: InboundMessage) -> Destination:
     return Destination.PROCESSED
 
 
+def _headers(raw: bytes) -> Message:
+    """The header block only: cheap, where the whole MIME tree is not needed."""
+    return BytesHeaderParser(policy=default_policy).parsebytes(raw)
+
+
 def _message_id(raw: bytes) -> str | None:
     try:
-        value = parse_message(raw).get("Message-ID")
+        value = _headers(raw).get("Message-ID")
     except Exception:  # a header too broken to read: the message is still kept
         return None
     text = str(value or "").strip()
@@ -83,7 +90,7 @@ def _arrival(fetched: FetchedMessage) -> datetime:
     if fetched.arrived_at is not None:
         return fetched.arrived_at
     try:
-        date = parse_message(fetched.raw).get("Date")
+        date = _headers(fetched.raw).get("Date")
         parsed = parsedate_to_datetime(str(date)) if date else None
     except (TypeError, ValueError, IndexError):
         parsed = None
@@ -220,6 +227,10 @@ def run_once(
             progress()
         try:
             handle(filing, settings, source, fetched, report, move=not backfill)
+            if not backfill:
+                # The reply goes out now, not after the whole mailbox: a referrer waiting
+                # on a large backlog still hears back within seconds.
+                report.delivery.add(deliver_due(engine, transport))
         except MustWait as exc:
             # Nothing is wrong with the message; it stays in the mailbox until we can decide.
             report.waiting += 1
@@ -231,8 +242,11 @@ def run_once(
             log.error(
                 "could not finish message uid=%s (%s)", fetched.identity.uid, type(exc).__name__
             )
-    if not report.stopped:
-        report.delivery = deliver_due(engine, transport)
+    try:
+        if not report.stopped:
+            report.delivery.add(deliver_due(engine, transport))
+    finally:
+        transport.close()
     return report
 
 

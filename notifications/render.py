@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,14 @@ class RenderedMail:
     html: str
 
 
+@lru_cache(maxsize=8)
 def environment(override_dir: Path | None = None) -> Environment:
-    """Templates from `override_dir` first (local wording), then our own."""
+    """Templates from `override_dir` first (local wording), then our own.
+
+    Cached: Jinja keeps compiled templates in the environment, and compiling on every email
+    cost more than rendering. Jinja still notices an edited template file (auto_reload),
+    so local wording can change without a restart.
+    """
     loaders: list[Any] = []
     if override_dir is not None:
         loaders.append(FileSystemLoader(str(override_dir)))

@@ -30,6 +30,12 @@ class DeliveryReport:
     retrying: int = 0
     dead: int = 0
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count another pass's results in this one."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.dead += other.dead
+
 
 def build_message(row: OutboxMessage) -> EmailMessage:
     """The email for an outbox row, with the headers that stop mail loops."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
@@ -24,6 +24,10 @@ class Transport(Protocol):
 
     def send(self, message: EmailMessage) -> None:
         """Hand `message` over."""
+        ...
+
+    def close(self) -> None:
+        """Release any connection kept between messages."""
         ...
 
 
@@ -47,9 +51,13 @@ class XOAuth2:
         return self._initial
 
 
-@dataclass(frozen=True)
+@dataclass
 class SmtpTransport:
-    """Send with smtplib: implicit TLS, STARTTLS or plain; password AUTH when a user is set."""
+    """Send with smtplib: implicit TLS, STARTTLS or plain; password AUTH when a user is set.
+
+    One connection is kept open across messages (a pass may send hundreds) and opened again
+    when the server has dropped it; `close()` ends it.
+    """
 
     host: str
     port: int
@@ -60,14 +68,28 @@ class SmtpTransport:
     ssl_context: ssl.SSLContext | None = None
     # Set for XOAUTH2 (Microsoft 365 turns off password SMTP AUTH): returns a fresh token.
     token_provider: Callable[[], str] | None = None
+    _client: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+
+    def _context(self) -> ssl.SSLContext:
+        # Loading the system's CA certificates takes tens of milliseconds: do it once.
+        if self.ssl_context is None:
+            self.ssl_context = ssl.create_default_context()
+        return self.ssl_context
 
     def _connect(self) -> smtplib.SMTP:
-        context = self.ssl_context or ssl.create_default_context()
         if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            client.starttls(context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.security == "starttls":
+                client.starttls(context=self._context())
+        try:
+            self._authenticate(client)
+        except BaseException:
+            client.close()
+            raise
         return client
 
     def _authenticate(self, client: smtplib.SMTP) -> None:
@@ -77,12 +99,19 @@ class SmtpTransport:
         elif self.user:
             client.login(self.user, self.password)
 
+    def _deliver(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        if self._client is not None:
+            try:
+                return self._client.send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                self._client = None  # dropped while idle: one fresh connection below
+        self._client = self._connect()
+        return self._client.send_message(message)
+
     def send(self, message: EmailMessage) -> None:
         """Send, classifying every failure as permanent or temporary."""
         try:
-            with self._connect() as client:
-                self._authenticate(client)
-                refused = client.send_message(message)
+            refused = self._deliver(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(
@@ -94,6 +123,7 @@ class SmtpTransport:
         except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused) as exc:
             # Our credentials or sender address, not this message: every message would
             # fail the same way, so keep them all for a retry once an operator fixes it.
+            self.close()
             raise TemporaryFailure(
                 f"{exc.smtp_code} {_text(exc.smtp_error)} (our SMTP login or "
                 "sender address was refused)"
@@ -104,11 +134,21 @@ class SmtpTransport:
                 raise PermanentFailure(detail) from exc
             raise TemporaryFailure(detail) from exc
         except (smtplib.SMTPException, OSError) as exc:
+            self.close()
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         if refused:
             # Every outbox row has one recipient, so a partial refusal cannot happen;
             # treat it as a refusal rather than assume delivery.
             raise PermanentFailure(f"refused: {refused}")
+
+    def close(self) -> None:
+        """End the connection, if one is open (a dead one is simply dropped)."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
 
 
 @dataclass(frozen=True)
@@ -124,3 +164,6 @@ class FolderTransport:
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(bytes(message))
         tmp.replace(self.folder / f"{name}.eml")
+
+    def close(self) -> None:
+        """Nothing to close."""

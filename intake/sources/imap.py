@@ -134,6 +134,7 @@ class ImapSource:
         self._exists = 0  # message count of the watched folder at the last SELECT
         self._high_uid = 0  # highest UID fetch() has yielded under the current UIDVALIDITY
         self.reconnects = 0  # connections re-opened after a loss, for health reporting
+        self._known_folders: set[str] = set()  # folders seen on the current connection
 
     # -- connection ------------------------------------------------------------------------
 
@@ -239,6 +240,7 @@ class ImapSource:
 
     def _drop(self) -> None:
         """Forget a connection that failed (without a polite LOGOUT, it is likely dead)."""
+        self._known_folders.clear()
         client, self._client = self._client, None
         if client is not None:
             _shutdown_quietly(client)
@@ -392,8 +394,13 @@ class ImapSource:
     # -- finish ----------------------------------------------------------------------------
 
     def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
+        # Asked once per connection: a folder we saw or made stays until someone deletes
+        # it, and then the MOVE fails, the connection is retried and we ask again.
+        if folder in self._known_folders:
+            return
         if not client.folder_exists(folder):
             client.create_folder(folder)
+        self._known_folders.add(folder)
 
     def finish(self, identity: ServerIdentity, destination: Destination) -> str:
         """Move the message to its destination folder, creating the folder if missing.
@@ -543,6 +550,7 @@ class ImapSource:
 
     def close(self) -> None:
         """Log out and release the connection; safe to call at any time, any number of times."""
+        self._known_folders.clear()
         client, self._client = self._client, None
         if client is None:
             return
