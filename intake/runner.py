@@ -116,13 +116,19 @@ def filing_for(engine: Engine, settings: Settings) -> Filing:
     )
 
 
-def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> None:
-    """Run the pipeline on a stored, unprocessed message; quarantine it on any error."""
+def process_stored(
+    filing: Filing, settings: Settings, row: InboundMessage, raw: bytes | None = None
+) -> None:
+    """Run the pipeline on a stored, unprocessed message; quarantine it on any error.
+
+    `raw` saves reading back what was just stored; without it the stored bytes are used.
+    """
     assert row.id is not None
     engine = filing.engine
     try:
-        with session_scope(engine) as session:
-            raw = messages.raw_bytes(session, row.id)
+        if raw is None:
+            with session_scope(engine) as session:
+                raw = messages.raw_bytes(session, row.id)
         ctx = new_context(raw, settings, row.received_at, filing.scanner)
         if row.size > len(raw):
             ctx.oversize = row.size  # only the headers were downloaded
@@ -135,15 +141,6 @@ def process_stored(filing: Filing, settings: Settings, row: InboundMessage) -> N
         # messages can quote what was in the email.
         log.error("message %s quarantined (%s)", row.id, type(exc).__name__)
         messages.quarantine(engine, row.id, traceback.format_exc())
-
-
-def _references(engine: Engine, message_id: int | None) -> str:
-    """' SIRG-2026-0001, SIRG-2026-0002' for the log: references are not personal data."""
-    with session_scope(engine) as session:
-        refs = session.exec(
-            select(Referral.reference).where(Referral.message_id == message_id)
-        ).all()
-    return (" " + ", ".join(refs)) if refs else ""
 
 
 def handle(
@@ -180,18 +177,20 @@ def handle(
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
         report.new += 1
-        process_stored(filing, settings, row)
+        process_stored(filing, settings, row, fetched.raw if infected is None else None)
     else:
         report.already_stored += 1
     with session_scope(engine) as session:
         current = session.get(InboundMessage, row.id)
         assert current is not None
         destination = destination_for(session, current)
+        # References are not personal data: the log may say which referrals a message made.
+        refs = session.exec(select(Referral.reference).where(Referral.message_id == row.id)).all()
     if current.state == MessageState.RECEIVED:
         return  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
-    log.info("message %s: %s%s", current.id, outcome, _references(engine, current.id))
+    log.info("message %s: %s %s", current.id, outcome, ", ".join(refs))
     if not move:
         return
     # Only now, with the outcome committed, may the message leave the watched folder.

@@ -32,6 +32,8 @@ REPORT_TYPES = (
 
 
 def _header(message: EmailMessage, name: str) -> str:
+    if name not in message:
+        return ""  # checked on the raw names: parsing each header object is the slow part
     try:
         value = message.get(name)
     except (ValueError, IndexError, TypeError):
