@@ -22,6 +22,8 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 outbox_app = typer.Typer(help="Outgoing email: list, and retry.")
 app.add_typer(outbox_app, name="outbox")
+users_app = typer.Typer(help="Review queue users: add, disable, reset.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def _logging(verbose: bool) -> None:
@@ -110,7 +112,9 @@ def reprocess(
             assert row is not None
             said = f"{row.state}: {row.outcome} ({row.outcome_reason})"
         typer.echo(f"{message_id}: {said}")
-    deliver_due(engine, make_transport(settings))
+    transport = make_transport(settings)
+    deliver_due(engine, transport)
+    transport.close()
 
 
 @app.command()
@@ -295,7 +299,9 @@ def digest() -> None:
     with session_scope(engine) as session:
         rows = digest_rows(session, filing.mail, filing.routing, uk_date(utcnow()))
         session.add_all(rows)
-    report = deliver_due(engine, make_transport(settings))
+    transport = make_transport(settings)
+    report = deliver_due(engine, transport)
+    transport.close()
     typer.echo(f"{len(rows)} digests queued; {report.sent} emails sent")
 
 
@@ -322,6 +328,79 @@ def settings_cmd() -> None:
     """Print every setting: environment variable, default and meaning."""
     for name, default, help_text in settings_table():
         typer.echo(f"{name}={default}\t# {help_text}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the review queue web app (put it behind a TLS proxy in production)."""
+    from review.server import serve as serve_review
+
+    serve_review(Settings(), host, port)
+
+
+def _users_engine() -> Any:
+    from review.users import open_engine
+
+    return open_engine(Settings())
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _users_do(action: Any) -> None:
+    from review.passwords import PasswordError
+    from review.users import UserError
+
+    try:
+        action()
+    except (UserError, PasswordError) as exc:
+        typer.echo(f"intake users: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name, e.g. a.smith")],
+    role: Annotated[str, typer.Option(help="viewer, officer or admin.")] = "viewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a review-queue user (asks for the password)."""
+    from review.users import add_user
+
+    password = _new_password(password_stdin)
+    _users_do(lambda: typer.echo(f"added {add_user(_users_engine(), name, role, password)}"))
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Stop a user signing in; their open sessions end at once."""
+    from review.users import disable_user
+
+    _users_do(lambda: disable_user(_users_engine(), name))
+    typer.echo(f"disabled {name}")
+
+
+@users_app.command("reset")
+def users_reset(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password for a user, lift any lock-out, end their sessions."""
+    from review.users import reset_user
+
+    password = _new_password(password_stdin)
+    _users_do(lambda: reset_user(_users_engine(), name, password))
+    typer.echo(f"new password set for {name}")
 
 
 @db_app.command("upgrade")

@@ -164,6 +164,18 @@ class Settings(BaseSettings):
         "http://localhost:8000",
         description="Base URL of the review queue, used in links in alerts.",
     )
+    review_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key that signs review-queue session cookies; empty: one is generated "
+        "and kept in DATA_DIR/review-secret (mode 0600).",
+    )
+    review_secure_cookies: bool = Field(
+        False,
+        description="Send review-queue cookies only over HTTPS (Secure); set true in production.",
+    )
+    review_session_minutes: int = Field(
+        60, description="Minutes without activity after which a review-queue sign-in ends."
+    )
 
     @cached_property
     def resolved_maildir(self) -> Path:

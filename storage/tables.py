@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -91,6 +91,11 @@ class Referral(SQLModel, table=True):
     """A parsed referral form: the record as JSON plus the columns the queue sorts by."""
 
     __tablename__ = "referral"
+    __table_args__ = (
+        # The review queue's default order: urgent first, then the nearest due date.
+        Index("ix_referral_queue_order", "urgent", "panel_due", "id"),
+        Index("ix_referral_referrer_agency", "referrer_agency"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=20, unique=True)
@@ -115,6 +120,15 @@ class Referral(SQLModel, table=True):
     )
     form_id: str = Field(max_length=50)
     created_at: datetime
+    # Review queue columns (added in migration 0002).
+    assigned_to: str | None = Field(
+        default=None, max_length=100, index=True, description="User name of the assignee"
+    )
+    decision_date: date | None = Field(default=None, description="Date of the SIRG decision")
+    updated_at: datetime | None = Field(default=None, description="Last change in the review")
+    purged_at: datetime | None = Field(
+        default=None, description="When an admin removed its personal data"
+    )
 
 
 class ReferenceCounter(SQLModel, table=True):
@@ -163,3 +177,52 @@ class AuditEvent(SQLModel, table=True):
     entity_id: int = Field(index=True)
     action: str = Field(max_length=50)
     detail: str | None = None
+
+
+class ReviewUser(SQLModel, table=True):
+    """A person who may sign in to the review queue."""
+
+    __tablename__ = "review_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(max_length=20, description="viewer, officer or admin")
+    password_hash: str = Field(max_length=300, description="argon2id hash")
+    active: bool = True
+    failed_logins: int = Field(default=0, description="Failures since the last success")
+    locked_until: datetime | None = None
+    session_version: int = Field(default=1, description="Raised to end every open session")
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class ReferralCorrection(SQLModel, table=True):
+    """A parsed value a person corrected: what it was, what it became, who and why."""
+
+    __tablename__ = "referral_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    key: str = Field(
+        max_length=200, description="FIELDS.md key, e.g. child.dob or household[0].name"
+    )
+    before: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    note: str | None = None
+    actor: str = Field(max_length=100)
+    at: datetime
+
+
+class ReferralStatusChange(SQLModel, table=True):
+    """One step of a referral along the review workflow, with the note given."""
+
+    __tablename__ = "referral_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    from_status: str = Field(max_length=30)
+    to_status: str = Field(max_length=30)
+    note: str | None = None
+    decision_date: date | None = None
+    actor: str = Field(max_length=100)
+    at: datetime

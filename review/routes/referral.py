@@ -1,0 +1,346 @@
+"""A referral's page, its documents, and the work officers do on it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from parsers.sniff import sniff
+from review.auth import SignedIn, require
+from review.days import due, uk_today
+from review.document import document_view
+from review.record import clean_value, editable, latest_corrections, layout, recomputed
+from review.render import field_id, flash, page
+from review.routes import DbEngine, Now, see_other
+from storage import users, workflow
+from storage.db import session_scope
+from storage.messages import attachment_bytes, raw_bytes
+from storage.tables import Attachment, Referral
+from storage.workflow import CLOCK_RUNNING, DECISIONS, TRANSITIONS, WorkflowError, record_event
+
+router = APIRouter()
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MAX_NOTE = 4000
+
+
+def _sentence(text: str) -> str:
+    """'a referral ...' -> 'A referral ....' (str.capitalize would lower the rest)."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _referral(db: Session, reference: str) -> Referral:
+    referral = workflow.by_reference(db, reference)
+    if referral is None or referral.id is None:
+        raise HTTPException(404, "There is no referral with that reference.")
+    return referral
+
+
+def _attachment_meta(db: Session, attachment_id: int) -> dict[str, Any] | None:
+    """The attachment's details without its content (which may be megabytes)."""
+    row = db.exec(
+        select(Attachment.id, Attachment.filename, Attachment.size, Attachment.sha256).where(
+            Attachment.id == attachment_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return {"id": row[0], "filename": row[1], "size": row[2], "sha256": row[3]}
+
+
+def _attachment_content(engine: Engine, attachment_id: int) -> bytes:
+    with session_scope(engine) as db:
+        return attachment_bytes(db, attachment_id)  # decrypted when stored encrypted
+
+
+def _disposition(kind: str, filename: str) -> str:
+    """A Content-Disposition header that survives any file name (RFC 6266 / 5987)."""
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@router.get("/referrals/{reference}", response_class=HTMLResponse)
+def referral_page(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.VIEWER)],
+    view: str = "text",
+) -> HTMLResponse:
+    """The record, laid out by the form's sections, beside the original document."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        assert referral.id is not None
+        attachment = _attachment_meta(db, referral.attachment_id)
+        message = workflow.inbound_message(db, referral)
+        sent = workflow.messages_for(db, referral)
+        corrections = workflow.corrections(db, referral.id)
+        changes = workflow.status_changes(db, referral.id)
+        people = users.assignable(db)
+        record_event(db, user.name, "referral", referral.id, "viewed", now)
+    sections = layout(referral, corrections)
+    doc = None
+    if attachment is not None and referral.purged_at is None:
+        found = {str(p["where"]) for p in referral.provenance.values() if p.get("where")}
+        doc = document_view(
+            attachment["sha256"],
+            lambda: _attachment_content(engine, referral.attachment_id),
+            found,
+        )
+    today = uk_today(now)
+    running = referral.status in CLOCK_RUNNING
+    return page(
+        request,
+        "referral.html",
+        r=referral,
+        sections=sections,
+        doc=doc,
+        view="pdf" if view == "pdf" and doc is not None and doc.kind == "pdf" else "text",
+        attachment=attachment,
+        message=message,
+        sent=sent,
+        corrections=list(reversed(corrections)),
+        changes=list(reversed(changes)),
+        corrected=latest_corrections(corrections),
+        people=people,
+        next_statuses=TRANSITIONS.get(referral.status, ()),
+        decisions=DECISIONS,
+        panel=due(referral.panel_due, today, running),
+        rapid=due(referral.rapid_review_due, today, running),
+        today=today,
+        can_work=user.can(users.OFFICER),
+        is_admin=user.can(users.ADMIN),
+    )
+
+
+@router.get("/referrals/{reference}/document")
+def document(
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.VIEWER)],
+    inline: int = 0,
+) -> Response:
+    """The attached form as received: a download, or a PDF shown in the page."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        assert referral.id is not None
+        attachment = _attachment_meta(db, referral.attachment_id)
+        content = attachment_bytes(db, referral.attachment_id) if attachment else b""
+        if attachment is None or not content:
+            raise HTTPException(404, "The document is not kept (it may have been purged).")
+        kind = sniff(content)
+        show = bool(inline) and kind == "pdf"
+        record_event(
+            db,
+            user.name,
+            "referral",
+            referral.id,
+            "viewed document" if show else "downloaded document",
+            now,
+            f"attachment {attachment['id']}",
+        )
+        filename = str(attachment["filename"])
+    # The type comes from the bytes, never from the sender's claim: a file that says it
+    # is a PDF but is HTML must not be shown as a page from our site.
+    media = {"pdf": "application/pdf", "docx": DOCX}.get(kind, "application/octet-stream")
+    headers = {"Content-Disposition": _disposition("inline" if show else "attachment", filename)}
+    return Response(content, media_type=media, headers=headers)
+
+
+@router.get("/referrals/{reference}/email")
+def email(
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.VIEWER)],
+) -> Response:
+    """The email the referral came in, exactly as received (.eml)."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        assert referral.id is not None
+        try:
+            content = raw_bytes(db, referral.message_id)
+        except LookupError:
+            raise HTTPException(404, "The email is not kept.") from None
+        if not content:
+            raise HTTPException(404, "The email is not kept (it may have been purged).")
+        record_event(
+            db,
+            user.name,
+            "referral",
+            referral.id,
+            "downloaded email",
+            now,
+            f"message {referral.message_id}",
+        )
+    headers = {"Content-Disposition": _disposition("attachment", f"{reference}.eml")}
+    return Response(content, media_type="message/rfc822", headers=headers)
+
+
+@router.post("/referrals/{reference}/assign")
+def assign(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    assignee: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Give the referral to someone (or to nobody)."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        target = assignee.strip() or None
+        if target is not None and target not in users.assignable(db):
+            flash(request, "Referrals can be given only to active officers and admins.")
+            return see_other(f"/referrals/{reference}")
+        workflow.assign(db, referral, target, user.name, now)
+    flash(request, f"Assigned to {target}." if target else "No longer assigned.")
+    return see_other(f"/referrals/{reference}")
+
+
+@router.post("/referrals/{reference}/status")
+def change_status(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    to_status: Annotated[str, Form(max_length=30)],
+    note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+    decision_date: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Move the referral along the workflow, with a note (and a date for a decision)."""
+    when: date | None = None
+    if decision_date.strip():
+        try:
+            when = date.fromisoformat(decision_date.strip())
+        except ValueError:
+            flash(request, "The decision date is not a date.")
+            return see_other(f"/referrals/{reference}")
+        if when > uk_today(now):
+            flash(request, "A decision date cannot be in the future.")
+            return see_other(f"/referrals/{reference}")
+    try:
+        with session_scope(engine) as db:
+            referral = _referral(db, reference)
+            workflow.change_status(
+                db, referral, to_status, note.strip() or None, when, user.name, now
+            )
+    except WorkflowError as exc:
+        flash(request, _sentence(str(exc)))
+        return see_other(f"/referrals/{reference}")
+    flash(request, f"Moved to {workflow.status_label(to_status)}.")
+    return see_other(f"/referrals/{reference}")
+
+
+@router.get("/referrals/{reference}/correct", response_class=HTMLResponse)
+def correct_form(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    key: Annotated[str, Query(max_length=200)],
+) -> HTMLResponse:
+    """The form to correct one value."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        assert referral.id is not None
+        record_event(db, user.name, "referral", referral.id, "viewed", now, f"to correct {key}")
+    target = editable(referral, key)
+    if target is None:
+        raise HTTPException(404, "The form has no such field.")
+    current = workflow.record_value(referral.record, key)
+    return page(
+        request,
+        "correct.html",
+        r=referral,
+        target=target,
+        current=current,
+        value=current,
+        error=None,
+        note="",
+        prov=referral.provenance.get(key) or {},
+    )
+
+
+@router.post("/referrals/{reference}/correct", response_class=HTMLResponse)
+def correct(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    key: Annotated[str, Form(max_length=200)],
+    value: Annotated[str, Form(max_length=20000)] = "",
+    values: Annotated[list[str] | None, Form()] = None,
+    note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+) -> Response:
+    """Store a corrected value, keeping the value before it."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        assert referral.id is not None
+        target = editable(referral, key)
+        if target is None:
+            raise HTTPException(404, "The form has no such field.")
+        current = workflow.record_value(referral.record, key)
+        try:
+            cleaned = clean_value(referral, target, value, values or [])
+        except ValueError as exc:
+            db.rollback()
+            shown = values if target.type == "multi-choice" else value
+            return page(
+                request,
+                "correct.html",
+                400,
+                r=referral,
+                target=target,
+                current=current,
+                value=shown,
+                error=str(exc),
+                note=note,
+                prov=referral.provenance.get(key) or {},
+            )
+        done = workflow.correct_value(
+            db, referral, key, cleaned, note.strip() or None, user.name, now
+        )
+        if done is not None:
+            keys = {c.key for c in workflow.corrections(db, referral.id)} | {key}
+            complete, urgent = recomputed(referral, keys)
+            workflow.set_derived(db, referral, complete, urgent, user.name, now)
+    flash(request, f"{target.label}: corrected." if done else f"{target.label}: no change.")
+    return see_other(f"/referrals/{reference}#{field_id(key)}")
+
+
+@router.post("/referrals/{reference}/purge")
+def purge(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.ADMIN)],
+    confirm: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """Remove a closed referral's personal data (the reference and its history stay)."""
+    if confirm.strip() != reference:
+        flash(request, "Type the reference to confirm the purge.")
+        return see_other(f"/referrals/{reference}")
+    try:
+        with session_scope(engine) as db:
+            referral = _referral(db, reference)
+            workflow.purge(db, referral, user.name, now)
+    except WorkflowError as exc:
+        flash(request, _sentence(str(exc)))
+        return see_other(f"/referrals/{reference}")
+    flash(request, "Personal data removed.")
+    return see_other(f"/referrals/{reference}")

@@ -1,0 +1,586 @@
+"""The review workflow: statuses, assignment, corrections, the queue and the audit trail.
+
+Every change here writes its `AuditEvent` (actor = the user's name) in the caller's
+transaction, so a change and its audit line are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from storage.tables import (
+    Attachment,
+    AuditEvent,
+    InboundMessage,
+    OutboxMessage,
+    RawMessage,
+    Referral,
+    ReferralCorrection,
+    ReferralStatusChange,
+)
+
+NEW = "new"
+NEEDS_INFO = "needs_info"  # set by the intake pipeline when mandatory answers are missing
+READY = "ready_for_sirg"
+RAPID_REVIEW = "decision_rapid_review"
+CSPR = "decision_cspr"
+PLR = "decision_plr"
+SINGLE_AGENCY = "decision_single_agency"
+NFA = "decision_nfa"
+CLOSED = "closed"
+
+# Status codes and their names, in workflow order.
+STATUSES: dict[str, str] = {
+    NEW: "New",
+    NEEDS_INFO: "Awaiting information",
+    READY: "Ready for SIRG",
+    RAPID_REVIEW: "Decision: Rapid Review",
+    CSPR: "Decision: CSPR",
+    PLR: "Decision: PLR",
+    SINGLE_AGENCY: "Decision: Single-agency learning",
+    NFA: "Decision: No further action",
+    CLOSED: "Closed",
+}
+DECISIONS = (RAPID_REVIEW, CSPR, PLR, SINGLE_AGENCY, NFA)
+# The statutory clocks run until SIRG decides; after that the due dates are history.
+CLOCK_RUNNING = (NEW, NEEDS_INFO, READY)
+# Where a referral may go next. Steps back are allowed where real work goes back
+# (information found missing while preparing for SIRG); a decision is only followed by
+# closing, so the decision on record is the one SIRG made.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    NEW: (NEEDS_INFO, READY),
+    NEEDS_INFO: (NEW, READY),
+    READY: (NEEDS_INFO, *DECISIONS),
+    **{d: (CLOSED,) for d in DECISIONS},
+    CLOSED: (),
+}
+# Parsed keys copied into referral columns, so the queue can sort and search on them.
+COLUMN_FOR_KEY = {
+    "child.name": "child_name",
+    "child.dob": "child_dob",
+    "child.incident_date": "incident_date",
+    "referrer.name": "referrer_name",
+    "referrer.email": "referrer_email",
+    "referrer.agency": "referrer_agency",
+}
+_GRID_KEY = re.compile(r"([a-z_]+)\[(\d+)\]\.([a-z_]+)")
+PAGE_SIZE = 50
+
+
+class WorkflowError(ValueError):
+    """A change the workflow does not allow, in words for the person asking."""
+
+
+def status_label(code: str) -> str:
+    """The name people see for a status code (the code itself when unknown)."""
+    return STATUSES.get(code, code.replace("_", " ").capitalize())
+
+
+def record_event(
+    session: Session,
+    actor: str,
+    entity: str,
+    entity_id: int,
+    action: str,
+    now: datetime,
+    detail: str | None = None,
+) -> None:
+    """Add one audit line in the caller's transaction."""
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor[:100],
+            entity=entity[:30],
+            entity_id=entity_id,
+            action=action[:50],
+            detail=detail or None,
+        )
+    )
+
+
+def by_reference(session: Session, reference: str) -> Referral | None:
+    """The referral with this reference number, or None."""
+    return session.exec(select(Referral).where(Referral.reference == reference)).first()
+
+
+def assign(
+    session: Session, referral: Referral, assignee: str | None, actor: str, now: datetime
+) -> None:
+    """Give the referral to `assignee` (None: nobody)."""
+    assert referral.id is not None
+    before = referral.assigned_to
+    if before == assignee:
+        return
+    referral.assigned_to = assignee
+    referral.updated_at = now
+    session.add(referral)
+    record_event(
+        session,
+        actor,
+        "referral",
+        referral.id,
+        "assigned" if assignee else "unassigned",
+        now,
+        f"{before or 'nobody'} → {assignee or 'nobody'}",
+    )
+
+
+def change_status(
+    session: Session,
+    referral: Referral,
+    to_status: str,
+    note: str | None,
+    decision_date: date | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Move a referral one step along the workflow; WorkflowError when not allowed."""
+    assert referral.id is not None
+    allowed = TRANSITIONS.get(referral.status, ())
+    if to_status not in allowed:
+        raise WorkflowError(
+            f"a referral that is {status_label(referral.status)} cannot move to "
+            f"{status_label(to_status)}"
+        )
+    if to_status in DECISIONS:
+        if decision_date is None:
+            raise WorkflowError("a decision needs the date SIRG made it")
+        referral.decision_date = decision_date
+    session.add(
+        ReferralStatusChange(
+            referral_id=referral.id,
+            from_status=referral.status,
+            to_status=to_status,
+            note=note or None,
+            decision_date=decision_date if to_status in DECISIONS else None,
+            actor=actor,
+            at=now,
+        )
+    )
+    detail = f"{status_label(referral.status)} → {status_label(to_status)}"
+    if to_status in DECISIONS and decision_date is not None:
+        detail += f" (decided {decision_date.isoformat()})"
+    referral.status = to_status
+    referral.updated_at = now
+    session.add(referral)
+    record_event(session, actor, "referral", referral.id, "status changed", now, detail)
+
+
+def record_value(record: dict[str, Any], key: str) -> Any:
+    """The value at a record key: a plain key, or a grid cell like `household[0].name`."""
+    grid = _GRID_KEY.fullmatch(key)
+    if grid is None:
+        return record.get(key)
+    rows = record.get(grid.group(1)) or []
+    index = int(grid.group(2))
+    if index >= len(rows) or not isinstance(rows[index], dict):
+        return None
+    return rows[index].get(grid.group(3))
+
+
+def _with_value(record: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A copy of `record` with `key` set (or removed when `value` is empty)."""
+    out = copy.deepcopy(record)
+    grid = _GRID_KEY.fullmatch(key)
+    if grid is None:
+        if value in (None, "", []):
+            out.pop(key, None)
+        else:
+            out[key] = value
+        return out
+    rows = out.get(grid.group(1))
+    index = int(grid.group(2))
+    if not isinstance(rows, list) or index >= len(rows):
+        raise WorkflowError("that row is not in the form")
+    if value in (None, "", []):
+        rows[index].pop(grid.group(3), None)
+    else:
+        rows[index][grid.group(3)] = value
+    return out
+
+
+def correct_value(
+    session: Session,
+    referral: Referral,
+    key: str,
+    value: Any,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> ReferralCorrection | None:
+    """Replace one parsed value, keeping before and after; None when nothing changed.
+
+    The columns the queue sorts and searches by follow the record.
+    """
+    assert referral.id is not None
+    before = record_value(referral.record, key)
+    if before == value or (before in (None, "", []) and value in (None, "", [])):
+        return None
+    # A new dict (not an in-place edit) so SQLAlchemy sees the JSON column change.
+    referral.record = _with_value(referral.record, key, value)
+    column = COLUMN_FOR_KEY.get(key)
+    if column is not None:
+        if column in ("child_dob", "incident_date"):
+            setattr(referral, column, date.fromisoformat(value) if value else None)
+        else:
+            setattr(referral, column, value or None)
+    referral.updated_at = now
+    session.add(referral)
+    correction = ReferralCorrection(
+        referral_id=referral.id,
+        key=key,
+        before=before,
+        after=value,
+        note=note or None,
+        actor=actor,
+        at=now,
+    )
+    session.add(correction)
+    record_event(session, actor, "referral", referral.id, "value corrected", now, key)
+    return correction
+
+
+def set_derived(
+    session: Session, referral: Referral, complete: bool, urgent: bool, actor: str, now: datetime
+) -> None:
+    """Update completeness and urgency after a correction (worked out from the form by
+    the caller), with an audit line for each that changed."""
+    assert referral.id is not None
+    if referral.complete != complete:
+        referral.complete = complete
+        action = "marked complete" if complete else "marked incomplete"
+        record_event(session, actor, "referral", referral.id, action, now)
+    if referral.urgent != urgent:
+        referral.urgent = urgent
+        action = "marked urgent" if urgent else "marked not urgent"
+        record_event(session, actor, "referral", referral.id, action, now)
+    session.add(referral)
+
+
+def corrections(session: Session, referral_id: int) -> list[ReferralCorrection]:
+    """Every correction of a referral, oldest first."""
+    return list(
+        session.exec(
+            select(ReferralCorrection)
+            .where(ReferralCorrection.referral_id == referral_id)
+            .order_by(col(ReferralCorrection.at), col(ReferralCorrection.id))
+        )
+    )
+
+
+def status_changes(session: Session, referral_id: int) -> list[ReferralStatusChange]:
+    """Every status change of a referral, oldest first."""
+    return list(
+        session.exec(
+            select(ReferralStatusChange)
+            .where(ReferralStatusChange.referral_id == referral_id)
+            .order_by(col(ReferralStatusChange.at), col(ReferralStatusChange.id))
+        )
+    )
+
+
+def messages_for(session: Session, referral: Referral) -> list[OutboxMessage]:
+    """Replies and alerts sent about a referral (or its email), oldest first."""
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    col(OutboxMessage.referral_id) == referral.id,
+                    and_(
+                        col(OutboxMessage.inbound_message_id) == referral.message_id,
+                        col(OutboxMessage.referral_id).is_(None),
+                    ),
+                )
+            )
+            .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        )
+    )
+
+
+def inbound_message(session: Session, referral: Referral) -> InboundMessage | None:
+    """The email a referral came in."""
+    return session.get(InboundMessage, referral.message_id)
+
+
+def purge(session: Session, referral: Referral, actor: str, now: datetime) -> None:
+    """Remove a closed referral's personal data; its reference, dates, status history and
+    audit trail stay. The email itself goes once every referral it carried is purged."""
+    assert referral.id is not None
+    if referral.status != CLOSED:
+        raise WorkflowError("only a closed referral can be purged")
+    if referral.purged_at is not None:
+        raise WorkflowError("this referral has been purged already")
+    referral.record = {}
+    referral.provenance = {}
+    referral.problems = []
+    referral.child_name = referral.referrer_name = referral.referrer_email = None
+    referral.child_dob = referral.incident_date = None
+    referral.purged_at = referral.updated_at = now
+    session.add(referral)
+    attachment = session.get(Attachment, referral.attachment_id)
+    if attachment is not None:
+        attachment.content = b""
+        attachment.filename = "(purged)"
+        session.add(attachment)
+    for correction in corrections(session, referral.id):
+        correction.before = correction.after = correction.note = None
+        session.add(correction)
+    for change in status_changes(session, referral.id):
+        change.note = None
+        session.add(change)
+    for mail in messages_for(session, referral):
+        mail.body_text = "(purged)"
+        mail.body_html = None
+        mail.to_addr = "(purged)"
+        session.add(mail)
+    others = session.exec(
+        select(Referral).where(
+            Referral.message_id == referral.message_id,
+            col(Referral.id) != referral.id,
+            col(Referral.purged_at).is_(None),
+        )
+    ).first()
+    if others is None:
+        raw = session.get(RawMessage, referral.message_id)
+        if raw is not None:
+            raw.content = b""
+            session.add(raw)
+        for other in session.exec(
+            select(Attachment).where(Attachment.message_id == referral.message_id)
+        ):
+            other.content = b""
+            session.add(other)
+    record_event(session, actor, "referral", referral.id, "purged", now)
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: filters, search and order, as chosen on the page."""
+
+    status: str = "open"  # "open" (not closed), "all", or a status code
+    urgency: str = "all"  # "all", "urgent", "not_urgent"
+    agency: str = ""
+    overdue: bool = False
+    assignee: str = ""  # "" anyone, "-" nobody, or a user name
+    search: str = ""
+    sort: str = "priority"  # "priority", "due", "received", "reference"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue: only the columns it shows, never the record itself."""
+
+    id: int
+    reference: str
+    received_at: datetime
+    referrer_agency: str | None
+    urgent: bool
+    panel_due: date | None
+    rapid_review_due: date | None
+    status: str
+    complete: bool
+    assigned_to: str | None
+
+
+_QUEUE_COLUMNS = (
+    col(Referral.id),
+    col(Referral.reference),
+    col(Referral.received_at),
+    col(Referral.referrer_agency),
+    col(Referral.urgent),
+    col(Referral.panel_due),
+    col(Referral.rapid_review_due),
+    col(Referral.status),
+    col(Referral.complete),
+    col(Referral.assigned_to),
+)
+
+
+def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.status == "open":
+        where.append(col(Referral.status) != CLOSED)
+    elif flt.status != "all":
+        where.append(col(Referral.status) == flt.status)
+    if flt.urgency == "urgent":
+        where.append(col(Referral.urgent).is_(True))
+    elif flt.urgency == "not_urgent":
+        where.append(col(Referral.urgent).is_(False))
+    if flt.agency:
+        where.append(col(Referral.referrer_agency) == flt.agency)
+    if flt.overdue:
+        where.append(col(Referral.status).in_(CLOCK_RUNNING))
+        where.append(or_(col(Referral.panel_due) < today, col(Referral.rapid_review_due) < today))
+    if flt.assignee == "-":
+        where.append(col(Referral.assigned_to).is_(None))
+    elif flt.assignee:
+        where.append(col(Referral.assigned_to) == flt.assignee)
+    text = flt.search.strip().lower()
+    if text:
+        # Contains, any case; autoescape keeps a typed % or _ literal.
+        where.append(
+            or_(
+                func.lower(col(Referral.reference)).contains(text, autoescape=True),
+                func.lower(col(Referral.child_name)).contains(text, autoescape=True),
+                func.lower(col(Referral.referrer_name)).contains(text, autoescape=True),
+            )
+        )
+    return where
+
+
+def _order(sort: str) -> list[Any]:
+    # Within each order, referrals whose clock still runs come before decided ones: a
+    # decision made last month must not sit above a referral due tomorrow.
+    stopped = case((col(Referral.status).in_(CLOCK_RUNNING), 0), else_=1)
+    if sort == "due":
+        return [stopped, col(Referral.panel_due).asc().nulls_last(), col(Referral.id)]
+    if sort == "received":
+        return [col(Referral.received_at).desc(), col(Referral.id).desc()]
+    if sort == "reference":
+        return [col(Referral.reference)]
+    # Urgent first, then nearest due. The panel and rapid-review dates are counted from
+    # the same day, so ordering by one orders by both.
+    return [
+        col(Referral.urgent).desc(),
+        stopped,
+        col(Referral.panel_due).asc().nulls_last(),
+        col(Referral.id),
+    ]
+
+
+def queue_page(
+    session: Session, flt: QueueFilter, today: date, page_size: int = PAGE_SIZE
+) -> tuple[list[QueueRow], int]:
+    """One page of the queue and the number of rows matching in all."""
+    where = _conditions(flt, today)
+    total = session.exec(select(func.count()).select_from(Referral).where(*where)).one()
+    page = max(flt.page, 1)
+    # Core select: many columns at once, and never the heavy JSON record.
+    rows = session.execute(
+        sa_select(*_QUEUE_COLUMNS)
+        .where(*where)
+        .order_by(*_order(flt.sort))
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return [QueueRow(*row) for row in rows], int(total)
+
+
+def agencies(session: Session) -> list[str]:
+    """Every referring agency named so far, for the queue's filter."""
+    return [
+        a
+        for a in session.exec(
+            select(Referral.referrer_agency)
+            .where(col(Referral.referrer_agency).is_not(None))
+            .distinct()
+            .order_by(col(Referral.referrer_agency))
+        )
+        if a
+    ]
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The audit page's filters; times are UTC (the caller turns UK days into them)."""
+
+    actor: str = ""
+    entity: str = ""
+    action: str = ""
+    since: datetime | None = None
+    before: datetime | None = None
+    page: int = 1
+
+
+def _audit_conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.actor:
+        where.append(col(AuditEvent.actor) == flt.actor)
+    if flt.entity:
+        where.append(col(AuditEvent.entity) == flt.entity)
+    if flt.action:
+        where.append(col(AuditEvent.action) == flt.action)
+    if flt.since is not None:
+        where.append(col(AuditEvent.at) >= flt.since)
+    if flt.before is not None:
+        where.append(col(AuditEvent.at) < flt.before)
+    return where
+
+
+def audit_page(
+    session: Session, flt: AuditFilter, page_size: int = PAGE_SIZE
+) -> tuple[list[AuditEvent], int]:
+    """One page of audit events, newest first, and the number matching."""
+    where = _audit_conditions(flt)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*where)).one()
+    rows = session.exec(
+        select(AuditEvent)
+        .where(*where)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(page_size)
+        .offset((max(flt.page, 1) - 1) * page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def audit_all(session: Session, flt: AuditFilter, batch: int = 1000) -> Iterator[AuditEvent]:
+    """Every matching audit event, newest first, read in batches (for the CSV export)."""
+    where = _audit_conditions(flt)
+    last: tuple[datetime, int] | None = None
+    while True:
+        query = select(AuditEvent).where(*where)
+        if last is not None:
+            # Keyset paging: steady speed however far into a long log we are.
+            query = query.where(
+                or_(
+                    col(AuditEvent.at) < last[0],
+                    and_(col(AuditEvent.at) == last[0], col(AuditEvent.id) < last[1]),
+                )
+            )
+        rows = session.exec(
+            query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        tail = rows[-1]
+        assert tail.id is not None
+        last = (tail.at, tail.id)
+
+
+def audit_choices(session: Session) -> tuple[list[str], list[str]]:
+    """Distinct entities and actions in the log, for the audit page's filters."""
+    return (
+        list(session.exec(select(AuditEvent.entity).distinct().order_by(col(AuditEvent.entity)))),
+        list(session.exec(select(AuditEvent.action).distinct().order_by(col(AuditEvent.action)))),
+    )
+
+
+def references_for(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Reference numbers of referral ids (for the audit page's links)."""
+    if not ids:
+        return {}
+    return {
+        int(i): ref
+        for i, ref in session.exec(
+            select(Referral.id, Referral.reference).where(col(Referral.id).in_(list(ids)))
+        )
+        if i is not None
+    }

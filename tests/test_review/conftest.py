@@ -1,0 +1,49 @@
+"""Review-queue fixtures: a database filled by the real pipeline, users, an app per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from review_support import PASSWORD, SAMPLES, USERS, Clock, Site
+
+from intake.runner import open_database, run_once
+from intake.settings import Settings
+from intake.sources.maildir import MaildirSource
+from notifications.transport import FolderTransport
+from review.app import create_app
+from review.users import add_user
+from storage.db import make_engine
+
+
+@pytest.fixture(scope="session")
+def pipeline_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database made by the real pipeline from the sample mailbox, with a user of
+    each role (once a session; each test gets a copy)."""
+    data = tmp_path_factory.mktemp("pipeline")
+    settings = Settings(data_dir=data, database_url="", mail_source="maildir", smtp_host="")
+    source = MaildirSource(settings.resolved_maildir)
+    for eml in sorted(SAMPLES.iterdir()):
+        shutil.copyfile(eml, settings.resolved_maildir / "new" / eml.name)
+    engine = open_database(settings)
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert report.errors == 0
+    for name, role in USERS.items():  # hashing is slow on purpose: once, not per test
+        add_user(engine, name, role, PASSWORD)
+    engine.dispose()  # checkpoints the WAL into the file, so a copy is complete
+    return data / "intake.db"
+
+
+@pytest.fixture
+def site(pipeline_db: Path, tmp_path: Path) -> Iterator[Site]:
+    """A fresh review app for one test."""
+    db = tmp_path / "intake.db"
+    shutil.copyfile(pipeline_db, db)
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{db}")
+    engine = make_engine(settings.resolved_database_url)
+    clock = Clock()
+    app = create_app(settings, engine=engine, clock=clock)
+    yield Site(app, engine, clock, settings)
+    engine.dispose()

@@ -1,0 +1,74 @@
+"""The review queue on PostgreSQL: the same queries and changes as on SQLite."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from review_support import PASSWORD, Clock, add_referral, login, token
+from sqlmodel import select
+
+from intake.settings import Settings
+from review.app import create_app
+from review.users import add_user
+from storage.db import make_engine, session_scope
+from storage.tables import AuditEvent, ReferralCorrection
+from storage.workflow import by_reference
+
+
+def test_queue_search_and_work_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    engine = make_engine(postgres_url)
+    app = create_app(
+        Settings(data_dir=tmp_path, database_url=postgres_url), engine=engine, clock=Clock()
+    )
+    try:
+        add_user(engine, "olly", "officer", PASSWORD)
+        add_referral(engine, "SIRG-2026-0001", panel_due=date(2026, 12, 1))
+        add_referral(
+            engine,
+            "SIRG-2026-0002",
+            urgent=True,
+            panel_due=date(2026, 12, 3),
+            record={"child.name": "Percy 100% O'Hara", "referrer.name": "Dr Who"},
+            agency="Merseyside Police",
+        )
+        add_referral(engine, "SIRG-2026-0003", panel_due=None, status="closed")
+        client = TestClient(app)
+        assert login(client, "olly").status_code == 303
+
+        def refs(query: str) -> list[str]:
+            return re.findall(
+                r'<td class="ref nowrap"><a href="/referrals/([^"]+)">', client.get(query).text
+            )
+
+        assert refs("/") == ["SIRG-2026-0002", "SIRG-2026-0001"]  # urgent first; closed hidden
+        assert refs("/?status=all&sort=due") == [
+            "SIRG-2026-0001",
+            "SIRG-2026-0002",
+            "SIRG-2026-0003",
+        ]
+        assert refs("/?q=100%25") == ["SIRG-2026-0002"]  # % matched literally
+        assert refs("/?q=o'hara") == ["SIRG-2026-0002"]
+        assert refs("/?agency=Merseyside+Police&urgency=urgent") == ["SIRG-2026-0002"]
+
+        csrf = token(client)
+        base = "/referrals/SIRG-2026-0002"
+        client.post(f"{base}/assign", data={"csrf_token": csrf, "assignee": "olly"})
+        client.post(f"{base}/status", data={"csrf_token": csrf, "to_status": "ready_for_sirg"})
+        # Correcting the criteria of a routine referral makes it urgent, as the pipeline would.
+        criteria = ["The child has died", "Abuse or neglect is known or suspected"]
+        client.post(
+            "/referrals/SIRG-2026-0001/correct",
+            data={"csrf_token": csrf, "key": "criteria", "values": criteria},
+        )
+        assert refs("/?assignee=olly&status=ready_for_sirg") == ["SIRG-2026-0002"]
+        with session_scope(engine) as db:
+            referral = by_reference(db, "SIRG-2026-0001")
+            assert referral is not None and referral.urgent
+            assert referral.record["criteria"] == criteria
+            assert db.exec(select(ReferralCorrection)).one().before is None
+            assert len(db.exec(select(AuditEvent).where(AuditEvent.actor == "olly")).all()) >= 6
+    finally:
+        engine.dispose()

@@ -1,0 +1,144 @@
+"""The inbox queue: order, filters, search, paging, days left."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from review_support import Site, add_referral
+from sqlmodel import select
+
+from review.days import due, working_days_between
+from storage.db import session_scope
+from storage.tables import AuditEvent
+
+
+def references(html: str) -> list[str]:
+    return re.findall(r'<td class="ref nowrap"><a href="/referrals/([^"]+)">', html)
+
+
+def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
+    page = site.client("vera").get("/")
+    assert page.status_code == 200
+    refs = references(page.text)
+    assert len(refs) == 5
+    rows = page.text.split('<tr class="')[1:]
+    urgent = ["is-urgent" in row.split('"')[0] for row in rows[: len(refs)]]
+    # Every urgent row comes before every routine one.
+    assert urgent == sorted(urgent, reverse=True) and any(urgent) and not all(urgent)
+    assert "Merseyside Police" in page.text
+    assert "Information missing" in page.text  # the needs-info sample
+
+
+def test_a_new_urgent_referral_due_soonest_is_at_the_top(site: Site) -> None:
+    add_referral(
+        site.engine,
+        "SIRG-2026-0100",
+        urgent=True,
+        panel_due=date(2020, 1, 2),
+        rapid_review_due=date(2020, 1, 16),
+    )
+    add_referral(site.engine, "SIRG-2026-0101", urgent=False, panel_due=date(2019, 1, 2))
+    # Decided last year: its clock has stopped, so it waits below the live urgent ones.
+    add_referral(
+        site.engine,
+        "SIRG-2026-0102",
+        urgent=True,
+        panel_due=date(2019, 1, 2),
+        status="decision_plr",
+    )
+    refs = references(site.client("vera").get("/").text)
+    assert refs[0] == "SIRG-2026-0100"
+    assert refs.index("SIRG-2026-0101") > refs.index("SIRG-2026-0001")  # routine after urgent
+    assert (
+        refs.index("SIRG-2026-0005") < refs.index("SIRG-2026-0102") < refs.index("SIRG-2026-0101")
+    )
+
+
+def test_filters_and_search(site: Site) -> None:
+    add_referral(
+        site.engine,
+        "SIRG-2026-0200",
+        agency="Alder Hey Children's NHS Foundation Trust",
+        record={"child.name": "Zebedee Quill", "referrer.name": "Dr Ophelia Marsh"},
+        status="ready_for_sirg",
+    )
+    client = site.client("vera")
+
+    def refs(query: str) -> list[str]:
+        return references(client.get("/?" + query).text)
+
+    assert refs("q=zebedee") == ["SIRG-2026-0200"]  # child's name, any case
+    assert refs("q=OPHELIA") == ["SIRG-2026-0200"]  # referrer
+    assert refs("q=2026-0200") == ["SIRG-2026-0200"]  # reference
+    assert refs("q=%25") == []  # a typed % is a character, not a wildcard
+    assert refs("status=ready_for_sirg") == ["SIRG-2026-0200"]
+    assert refs("status=needs_info") == ["SIRG-2026-0004"]
+    assert set(refs("urgency=not_urgent")) == {"SIRG-2026-0003", "SIRG-2026-0004", "SIRG-2026-0200"}
+    assert refs("agency=Merseyside+Police") == ["SIRG-2026-0001"]
+    assert refs("assignee=-") and refs("assignee=olly") == []
+    assert refs("status=nonsense")  # unknown values fall back to the defaults
+
+
+def test_overdue_and_days_left(site: Site) -> None:
+    site.clock.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
+    add_referral(
+        site.engine,
+        "SIRG-2026-0300",
+        panel_due=date(2026, 11, 23),
+        rapid_review_due=date(2026, 12, 4),
+    )
+    add_referral(  # overdue, but SIRG has decided: the clock has stopped
+        site.engine,
+        "SIRG-2026-0301",
+        panel_due=date(2026, 11, 2),
+        rapid_review_due=date(2026, 11, 16),
+        status="decision_nfa",
+    )
+    add_referral(
+        site.engine,
+        "SIRG-2026-0302",
+        panel_due=date(2026, 11, 26),
+        rapid_review_due=date(2026, 12, 9),
+    )
+    client = site.client("vera")
+    assert references(client.get("/?overdue=1").text) == ["SIRG-2026-0300"]
+    page = client.get("/?q=SIRG-2026-030").text
+    assert '<span class="days late">2 working days overdue</span>' in page
+    assert '<span class="days late">1 working day left</span>' in page  # tomorrow: red
+    assert '<span class="days stopped">clock stopped</span>' in page
+    assert '<span class="days ok">7 working days left</span>' in page
+
+
+def test_working_days_skip_weekends_and_bank_holidays() -> None:
+    friday = date(2026, 12, 18)
+    assert working_days_between(friday, date(2026, 12, 21)) == 1  # Monday
+    # Christmas Day and Boxing Day (moved to Monday 28th) are not working days.
+    assert working_days_between(date(2026, 12, 24), date(2026, 12, 29)) == 1
+    assert working_days_between(date(2026, 12, 29), date(2026, 12, 24)) == -1
+    assert due(date(2026, 12, 21), friday, running=True).level == "late"
+    assert due(date(2026, 12, 22), friday, running=True).level == "ok"
+    assert due(None, friday, running=True).text == "no date"
+
+
+def test_paging_fifty_to_a_page(site: Site) -> None:
+    for n in range(120):
+        add_referral(site.engine, f"SIRG-2025-{n:04d}", panel_due=date(2025, 1, 1))
+    client = site.client("vera")
+    first = client.get("/?sort=reference")
+    assert len(references(first.text)) == 50
+    assert "Showing 1–50 of 125" in first.text
+    assert "Page 1 of 3" in first.text
+    last = client.get("/?sort=reference&page=3")
+    assert len(references(last.text)) == 25
+    assert references(last.text)[-1] == "SIRG-2026-0005"
+    assert "Previous" in last.text and "Next" not in last.text
+    assert references(client.get("/?page=99").text) == []
+
+
+def test_each_look_at_the_queue_is_audited(site: Site) -> None:
+    client = site.client("vera")
+    client.get("/?q=kavanagh")
+    with session_scope(site.engine) as db:
+        events = db.exec(select(AuditEvent).where(AuditEvent.entity == "queue")).all()
+    assert [(e.actor, e.action, e.detail) for e in events] == [("vera", "viewed", "q=kavanagh")]
