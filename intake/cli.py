@@ -286,10 +286,10 @@ def outbox_retry(
 @app.command()
 def digest() -> None:
     """Queue and send today's digest to representatives who asked for one."""
-    from intake.duedates import uk_date
     from intake.runner import filing_for, make_transport, open_database
     from notifications.digest import digest_rows
     from notifications.sender import deliver_due
+    from parsers.statutory import uk_date
     from storage.clock import utcnow
     from storage.db import session_scope
 

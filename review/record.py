@@ -13,13 +13,12 @@ from typing import Any
 
 from parsers.answers import AnswerReader
 from parsers.formdef import ColumnDef, FieldDef, FormDef, load_form
+from parsers.statutory import is_urgent
 from storage.tables import Referral, ReferralCorrection
 from storage.workflow import record_value
 
 # The intake pipeline's urgency rule (intake/pipeline/file.py), applied again when a
 # person corrects the criteria: a death or serious harm, with abuse or neglect.
-HARM = ("The child has died", "The child has been seriously harmed")
-ABUSE = "Abuse or neglect is known or suspected"
 _GRID_KEY = re.compile(r"([a-z_]+)\[(\d+)\]\.([a-z_]+)")
 _REWRITTEN = ("date", "phone", "email", "nhs_number")
 
@@ -292,6 +291,4 @@ def recomputed(referral: Referral, corrected_keys: set[str]) -> tuple[bool, bool
         record_value(referral.record, k) not in (None, "", []) and k not in open_problems
         for k in form.mandatory_keys()
     )
-    criteria = referral.record.get("criteria") or []
-    urgent = any(c in criteria for c in HARM) and ABUSE in criteria
-    return complete, urgent
+    return complete, is_urgent(referral.record)

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from intake.duedates import UK, due_dates
 from intake.pipeline.context import MessageContext, ReadDocument
 from intake.scan import ClamdScanner
 from notifications.compose import MailConfig, alert_rows, initials, reply_row, security_rows
 from notifications.routing import Routing
 from parsers.bounce import Bounce
 from parsers.record import ParsedForm
+from parsers.statutory import UK, due_dates, is_urgent
 from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
@@ -38,9 +38,6 @@ from storage.tables import (
     Referral,
 )
 
-# Criteria that make a referral urgent: a death or serious harm, with abuse or neglect.
-HARM = ("The child has died", "The child has been seriously harmed")
-ABUSE = "Abuse or neglect is known or suspected"
 ANSWERED = (Outcome.REFERRAL, Outcome.NEEDS_INFO, Outcome.REJECTED)
 # Replies that ask for something or turn a file away: these are rate-limited per address.
 LIMITED_KINDS = ("needs_info", "rejected")
@@ -70,12 +67,6 @@ def reply_address(ctx: MessageContext) -> str | None:
             if "@" in addr and not any(ch.isspace() for ch in addr):
                 return addr
     return None
-
-
-def is_urgent(record: dict[str, Any]) -> bool:
-    """A death or serious harm where abuse or neglect is known or suspected."""
-    criteria = record.get("criteria") or []
-    return any(c in criteria for c in HARM) and ABUSE in criteria
 
 
 def _iso_date(value: Any) -> date | None:

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from review_support import PASSWORD, Site, add_referral
 
-from intake.duedates import due_dates
+from parsers.statutory import due_dates
 from servers import free_port, unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from intake.duedates import add_working_days, due_dates, is_working_day
+from parsers.statutory import add_working_days, due_dates, is_working_day
 
 
 def test_christmas_and_new_year_are_skipped() -> None:
@@ -28,3 +28,23 @@ def test_due_dates_count_from_the_uk_date_of_arrival() -> None:
     panel, rapid = due_dates(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
     assert panel == date(2026, 6, 8)
     assert rapid == date(2026, 6, 22)
+
+
+def test_working_days_between_agrees_with_adding_working_days() -> None:
+    from parsers.statutory import working_days_between
+
+    start = date(2026, 12, 18)
+    for n in range(0, 30):
+        end = add_working_days(start, n)
+        assert working_days_between(start, end) == n
+        assert working_days_between(end, start) == -n
+
+
+def test_urgent_needs_harm_and_abuse_or_neglect() -> None:
+    from parsers.statutory import ABUSE, is_urgent
+
+    assert is_urgent({"criteria": ["The child has died", ABUSE]})
+    assert is_urgent({"criteria": ["The child has been seriously harmed", ABUSE]})
+    assert not is_urgent({"criteria": ["The child has died"]})
+    assert not is_urgent({"criteria": [ABUSE]})
+    assert not is_urgent({})
