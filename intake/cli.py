@@ -45,30 +45,37 @@ def run(
 ) -> None:
     """Read the referral mailbox, store and acknowledge referrals."""
     from intake.daemon import Worker
+    from intake.health import after_pass, mailbox_name
     from intake.lock import AlreadyRunning, MailboxLock
-    from intake.runner import make_source, make_transport, open_database, run_once
+    from intake.runner import filing_for, make_source, make_transport, open_database, run_once
     from intake.sources.imap import SourceError
     from notifications.routing import RoutingError, load_routing
+    from notifications.sender import deliver_due
 
     _logging(verbose)
     settings = Settings()
-    mailbox = settings.imap_user + "@" + settings.imap_host + "/" + settings.imap_folder
-    if settings.mail_source == "maildir":
-        mailbox = str(settings.resolved_maildir.resolve())
     try:
         load_routing(settings.routing_file)  # a broken routing file stops us here, not later
-        with MailboxLock(settings.data_dir, mailbox):
+        with MailboxLock(settings.data_dir, mailbox_name(settings)):
             if not once:
                 worker = Worker(settings, interval or settings.poll_interval)
                 worker.install_signals()
                 worker.run()
                 return
             engine = open_database(settings)
+            mail = filing_for(engine, settings).mail
             source = make_source(settings)
+            transport = make_transport(settings)
             try:
-                report = run_once(engine, settings, source, make_transport(settings))
+                report = run_once(engine, settings, source, transport)
+            except Exception as exc:
+                after_pass(engine, settings, mail, exc)
+                deliver_due(engine, transport)  # the operator's alert, if one is due
+                transport.close()
+                raise
             finally:
                 source.close()
+            after_pass(engine, settings, mail, None)
     except (AlreadyRunning, RoutingError, SourceError) as exc:
         # Operator-facing problems: one plain line, no traceback.
         typer.echo(f"intake run: {exc}", err=True)
@@ -321,6 +328,95 @@ def rotate_key() -> None:
 
     engine = open_database(Settings())
     typer.echo(f"{rotate_keys(engine)} stored items re-encrypted with the newest key")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    mailbox: Annotated[
+        bool, typer.Option("--mailbox/--no-mailbox", help="Also count mail waiting on the server.")
+    ] = True,
+) -> None:
+    """Is the service healthy: database, last poll, waiting mail, outbox, quarantine, token."""
+    from intake.runner import make_source, open_database
+    from storage.heartbeat import health_report as health_status
+
+    settings = Settings()
+    engine = open_database(settings)
+    waiting: int | None = None
+    if mailbox:
+        source = make_source(settings)
+        try:
+            waiting = source.count_waiting()
+        except Exception as exc:
+            typer.echo(f"mailbox: cannot be read ({type(exc).__name__}: {exc})", err=True)
+        finally:
+            source.close()
+    report = health_status(engine, waiting)
+    healthy = report["database"] == "ok" and not any(
+        w["failing_since"] for w in report.get("workers", [])
+    )
+    if as_json:
+        typer.echo(json.dumps(report))
+        raise typer.Exit(0 if healthy else 1)
+    typer.echo(f"database: {report['database']}")
+    if "outbox" in report:
+        typer.echo(f"waiting in the mailbox: {report['waiting_in_mailbox']}")
+        typer.echo("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
+        typer.echo(f"quarantined messages: {report['quarantined']}")
+        for worker in report["workers"]:
+            typer.echo(
+                f"worker {worker['mailbox']}: last pass {worker['last_pass']}, last success "
+                f"{worker['last_success']}, failing since {worker['failing_since']} "
+                f"({worker['last_error']}), token expires {worker['token_expires']}"
+            )
+    if not healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        int | None, typer.Option(help="Days since closing (default INTAKE_RETENTION_DAYS).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+) -> None:
+    """Remove personal data of referrals closed longer ago than the retention period.
+
+    The reference, dates, status history and audit trail stay; a referral on legal hold
+    is never purged.
+    """
+    from intake.runner import open_database
+    from storage.retention import due_for_purge, purge_referral
+
+    settings = Settings()
+    days = older_than if older_than is not None else settings.retention_days
+    if days <= 0:
+        typer.echo("intake purge: give --older-than DAYS or set INTAKE_RETENTION_DAYS", err=True)
+        raise typer.Exit(2)
+    engine = open_database(settings)
+    references = due_for_purge(engine, days)
+    for reference in references:
+        if not dry_run:
+            purge_referral(engine, reference)
+        typer.echo(f"{reference}: {'would be purged' if dry_run else 'purged'}")
+    typer.echo(f"{len(references)} referral(s) {'would be' if dry_run else 'were'} purged")
+
+
+@app.command()
+def hold(
+    reference: Annotated[str, typer.Argument(help="Referral reference, e.g. SIRG-2026-0042.")],
+    release: Annotated[bool, typer.Option("--release", help="Lift the hold.")] = False,
+) -> None:
+    """Put a referral on legal hold (never purged) or lift the hold."""
+    from intake.runner import open_database
+    from storage.retention import set_legal_hold
+
+    engine = open_database(Settings())
+    if not set_legal_hold(engine, reference, not release):
+        typer.echo(f"intake hold: no referral {reference}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{reference}: {'hold lifted' if release else 'on legal hold'}")
 
 
 @app.command("settings")

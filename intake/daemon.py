@@ -10,15 +10,36 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from datetime import datetime
 from types import FrameType
 
-from intake.runner import make_source, make_transport, open_database, run_once
+from sqlalchemy import Engine
+
+from intake.health import after_pass
+from intake.runner import filing_for, make_source, make_transport, open_database, run_once
 from intake.settings import Settings
 from intake.sources.backoff import Backoff
 from intake.sources.base import MailSource
 from intake.sources.imap import SourceError, SourceRefused
+from notifications.sender import deliver_due
+from notifications.transport import Transport
 
 log = logging.getLogger(__name__)
+
+
+def _send_what_can_be_sent(engine: Engine, transport: Transport) -> None:
+    """The mailbox failed, but the mail server may work: send the operator's alert now."""
+    try:
+        deliver_due(engine, transport)
+    except Exception as exc:  # the database is down too: nothing more to do this pass
+        log.error("could not send queued mail (%s)", type(exc).__name__)
+    finally:
+        transport.close()
+
+
+def _token_expiry(source: MailSource) -> datetime | None:
+    expiry = getattr(source, "token_expires_at", None)
+    return expiry if isinstance(expiry, datetime) else None
 
 
 class _Interrupt(Exception):
@@ -56,6 +77,7 @@ class Worker:
         settings = self.settings
         engine = open_database(settings)
         transport = make_transport(settings)
+        mail = filing_for(engine, settings).mail
         backoff = Backoff(base=settings.imap_reconnect_delay, cap=settings.imap_reconnect_max_delay)
         source: MailSource | None = None
         try:
@@ -67,6 +89,7 @@ class Worker:
                     report = run_once(
                         engine, settings, source, transport, should_stop=lambda: self.stop_requested
                     )
+                    after_pass(engine, settings, mail, None, _token_expiry(source))
                     self._busy = False
                     log.info(
                         "pass: fetched=%s new=%s outcomes=%s waiting=%s errors=%s sent=%s",
@@ -88,6 +111,8 @@ class Worker:
                     source = None
                     continue
                 except Exception as exc:
+                    after_pass(engine, settings, mail, exc)
+                    _send_what_can_be_sent(engine, transport)
                     self._busy = False
                     delay = backoff.next_delay()
                     if isinstance(exc, SourceRefused):

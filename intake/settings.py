@@ -124,6 +124,19 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as plain `text` or one `json` object per line."
     )
+    admin_email: str = Field(
+        "",
+        description="Who is told (once per incident) when the mailbox cannot be read or "
+        "mail cannot be delivered; empty: nobody.",
+    )
+    alert_after_minutes: int = Field(
+        30, description="Minutes the mailbox may be unreadable before the admin is told."
+    )
+    retention_days: int = Field(
+        0,
+        description="`intake purge` removes closed referrals' personal data this many days "
+        "after closing; 0: never (purge asks for --older-than).",
+    )
     poll_interval: float = Field(60.0, description="Seconds between polls in `intake run`.")
     max_message_bytes: int = Field(
         40 * 1024 * 1024,

@@ -185,3 +185,15 @@ def security_rows(config: MailConfig, routing: Routing, reason: str) -> list[Out
         )
         rows.append(_row(config, "security", rep.email, mail, None, None, None, "auto-generated"))
     return rows
+
+
+def operations_row(
+    config: MailConfig, to_addr: str, headline: str, detail: str, advice: str = ""
+) -> OutboxMessage:
+    """A message to whoever runs the service (no personal data: counts and states only)."""
+    mail = render(
+        "operations",
+        {"headline": headline, "detail": detail, "advice": advice},
+        config.templates_dir,
+    )
+    return _row(config, "operations", to_addr, mail, None, None, None, "auto-generated")

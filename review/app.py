@@ -14,8 +14,14 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import Engine, text
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +35,7 @@ from review.sessions import SessionGate
 from storage import crypto
 from storage.clock import utcnow
 from storage.db import make_engine, upgrade
+from storage.heartbeat import health_report
 
 log = logging.getLogger("review.access")
 
@@ -113,12 +120,19 @@ def create_app(
     for module in (auth, queue, referral, audit, admin):
         app.include_router(module.router)
 
-    @app.get("/health", response_class=PlainTextResponse)
-    def health() -> str:
-        """For load balancers and monitoring: the database answers. No data, no sign-in."""
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return "ok"
+    @app.get("/health")
+    def health() -> JSONResponse:
+        """For load balancers and monitoring, without a sign-in: counts and times only.
+
+        503 when the database does not answer or a worker cannot read its mailbox.
+        """
+        report = health_report(engine)
+        workers = report.get("workers", [])
+        healthy = report["database"] == "ok" and not any(w["failing_since"] for w in workers)
+        # Which mailbox is a matter for the operator (`intake status`), not the public.
+        report["workers"] = [{k: v for k, v in w.items() if k != "mailbox"} for w in workers]
+        report["status"] = "ok" if healthy else "failing"
+        return JSONResponse(report, status_code=200 if healthy else 503)
 
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -129,6 +129,9 @@ class Referral(SQLModel, table=True):
     purged_at: datetime | None = Field(
         default=None, description="When an admin removed its personal data"
     )
+    legal_hold: bool = Field(
+        default=False, description="Kept whole whatever its age: never purged while set"
+    )
 
 
 class ReferenceCounter(SQLModel, table=True):
@@ -226,3 +229,19 @@ class ReferralStatusChange(SQLModel, table=True):
     decision_date: date | None = None
     actor: str = Field(max_length=100)
     at: datetime
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """How the worker of one mailbox is doing: for `intake status`, /health and the
+    dead-man alert (which is sent once per incident, not at every poll)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    mailbox: str = Field(primary_key=True, max_length=300)
+    last_pass_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = Field(default=None, description="Exception class name only")
+    failing_since: datetime | None = None
+    down_alert_sent_at: datetime | None = None
+    dead_rows_alerted: int = Field(default=0, description="Dead outbox rows already reported")
+    token_expires_at: datetime | None = None

@@ -318,6 +318,8 @@ def purge(session: Session, referral: Referral, actor: str, now: datetime) -> No
     assert referral.id is not None
     if referral.status != CLOSED:
         raise WorkflowError("only a closed referral can be purged")
+    if referral.legal_hold:
+        raise WorkflowError("this referral is on legal hold and cannot be purged")
     if referral.purged_at is not None:
         raise WorkflowError("this referral has been purged already")
     referral.record = {}

@@ -65,7 +65,9 @@ def test_every_route_but_login_and_health_needs_a_session(site: Site) -> None:
             assert response.status_code == 401, (method, path)
         checked += 1
     assert checked >= 12  # the app really has its pages (guards against an empty list)
-    assert client.get("/health").text == "ok"
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert "@" not in health.text  # no addresses on a page anyone may read
     assert client.get("/login").status_code == 200
 
 

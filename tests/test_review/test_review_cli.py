@@ -97,7 +97,7 @@ def test_serve_answers_and_logs_no_personal_data(env: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                if httpx.get(f"{base}/health").text == "ok":
+                if httpx.get(f"{base}/health").json()["status"] == "ok":
                     break
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -145,3 +145,45 @@ def test_outbox_claims_only_due_rows_and_records_failures(engine: Engine) -> Non
         statuses = {r.id: (r.status, r.attempts, r.last_error) for r in outbox.rows(session)}
     assert statuses[due] == ("dead", 2, "550 no such user")
     assert statuses[later] == ("sent", 1, None)
+
+
+def test_upgrading_a_database_that_holds_referrals_keeps_them(database_url: str) -> None:
+    """Every migration after the first runs over real rows (SQLite copies tables to alter
+    them, which foreign keys from other tables must not stop)."""
+    from alembic import command as alembic_command
+    from sqlalchemy import text
+
+    from storage.db import alembic_config
+
+    engine = make_engine(database_url)
+    config = alembic_config(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "0001")
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
+    rows = [
+        """INSERT INTO attachment (message_id, position, filename, content_type, sha256,
+               size, outcome, reason, content)
+           VALUES (1, 0, 'f.docx', 'x', 'h', 1, 'referral', '', :c)""",
+        """INSERT INTO referral (reference, message_id, attachment_id, status, complete,
+               urgent, received_at, record, problems, provenance, form_id, created_at)
+           VALUES ('SIRG-2026-0001', 1, 1, 'new', true, false, :t, '{}', '[]', '{}',
+               'sirg-2024', :t)""",
+        """INSERT INTO outbox (kind, referral_id, mail_from, to_addr, subject, body_text,
+               header_message_id, auto_submitted, status, attempts, next_attempt_at,
+               created_at)
+           VALUES ('ack', 1, 'a@x', 'b@y', 's', 't', '<m@x>', 'auto-replied', 'sent', 1,
+               :t, :t)""",
+    ]
+    with engine.begin() as connection:
+        for sql in rows:
+            connection.execute(text(sql), {"c": b"x", "t": now})
+    upgrade(engine)
+    with session_scope(engine) as session:
+        from storage.tables import Referral
+
+        (referral,) = session.exec(select(Referral)).all()
+        assert referral.reference == "SIRG-2026-0001" and referral.legal_hold is False
+        assert len(outbox.rows(session)) == 1
+    engine.dispose()
