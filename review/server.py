@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from intake.logsetup import configure
 from intake.settings import Settings
 from review.app import create_app
 
@@ -16,9 +15,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     uvicorn's own access log is off: it prints query strings, and a search for a child's
     name must not end up in a log file. `review.access` logs paths and statuses instead.
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure(settings.log_level, settings.log_format)  # the worker's rules: no personal data
     app = create_app(settings)
     uvicorn.run(
         app,
