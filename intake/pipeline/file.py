@@ -21,6 +21,7 @@ from notifications.compose import MailConfig, alert_rows, initials, reply_row, s
 from notifications.routing import Routing
 from parsers.bounce import Bounce
 from parsers.record import ParsedForm
+from parsers.schema import check_record
 from parsers.statutory import UK, due_dates, is_urgent
 from storage import crypto
 from storage.clock import utcnow
@@ -108,6 +109,9 @@ def _referral(
     form = doc.result.form
     assert form is not None
     record = form.to_json()
+    # A value of the wrong shape is a reader bug: fail here, so the message is quarantined
+    # for a person rather than a wrong record stored.
+    check_record(form.form_id, record)
     panel_due, rapid_due = due_dates(ctx.received_at)
     complete = doc.result.outcome == "referral"
     referral = Referral(
