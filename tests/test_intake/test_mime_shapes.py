@@ -91,14 +91,7 @@ SHAPES: dict[str, tuple[Callable[[], bytes], str, int]] = {
         0,
     ),
     "old Word .doc": (
-        lambda: bytes(
-            attach(
-                email(),
-                b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2048,
-                "form.doc",
-                "application/msword",
-            )
-        ),
+        lambda: bytes(attach(email(), OLD_DOC, "form.doc", "application/msword")),
         "rejected",
         0,
     ),
