@@ -92,6 +92,17 @@ def shown_value(value: Any, kind: str) -> str:
     return value_text(value)
 
 
+def filesize(size: int | None) -> str:
+    """'812 bytes', '14.2 KB', '3.1 MB'."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 env.filters.update(
     uk_datetime=uk_datetime,
     uk_date=uk_date,
@@ -101,6 +112,7 @@ env.filters.update(
     field_id=field_id,
     value_text=value_text,
     shown_value=shown_value,
+    filesize=filesize,
 )
 env.globals.update(STATUSES=STATUSES, css=Markup(CSS))
 

@@ -586,3 +586,21 @@ def references_for(session: Session, ids: Sequence[int]) -> dict[int, str]:
         )
         if i is not None
     }
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One line of the queue export: a queue row and its decision date; never a name."""
+
+    row: QueueRow
+    decision_date: date | None
+
+
+def queue_export(session: Session, flt: QueueFilter, today: date) -> list[ExportRow]:
+    """Every referral matching the queue's filter, in its order (no paging)."""
+    rows = session.execute(
+        sa_select(*_QUEUE_COLUMNS, col(Referral.decision_date))
+        .where(*_conditions(flt, today))
+        .order_by(*_order(flt.sort))
+    ).all()
+    return [ExportRow(QueueRow(*row[:-1]), row[-1]) for row in rows]

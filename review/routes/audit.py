@@ -18,6 +18,7 @@ from review.auth import SignedIn, require
 from review.days import UK
 from review.render import page, uk_datetime
 from review.routes import DbEngine, Now
+from review.spreadsheet import csv_cell
 from storage import users
 from storage.db import session_scope
 from storage.tables import AuditEvent
@@ -32,10 +33,6 @@ from storage.workflow import (
 )
 
 router = APIRouter()
-
-# A cell starting with one of these is a formula to a spreadsheet; a detail typed by a
-# sender ("=HYPERLINK(...)") must stay text when the export is opened in Excel.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _day(text: str) -> date | None:
@@ -120,9 +117,7 @@ def audit_log(
     )
 
 
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+_csv_cell = csv_cell
 
 
 def _csv_lines(engine: Engine, flt: AuditFilter) -> Iterator[str]:

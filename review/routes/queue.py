@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from review.auth import SignedIn, require
-from review.days import Due, due, uk_today
+from review.days import UK, Due, due, uk_today
 from review.render import page
 from review.routes import DbEngine, Now
+from review.spreadsheet import csv_cell
 from storage import users
 from storage.db import session_scope
 from storage.workflow import (
@@ -22,8 +25,10 @@ from storage.workflow import (
     QueueFilter,
     QueueRow,
     agencies,
+    queue_export,
     queue_page,
     record_event,
+    status_label,
 )
 
 router = APIRouter()
@@ -127,4 +132,68 @@ def inbox(
         urgencies=URGENCY,
         today=today,
         filtered=flt != QueueFilter(sort=flt.sort, page=flt.page),
+        csv_url="/export.csv" + ("?" + urlencode(kept) if kept else ""),
+    )
+
+
+EXPORT_COLUMNS = [
+    "reference",
+    "received",
+    "agency",
+    "urgent",
+    "status",
+    "complete",
+    "assignee",
+    "panel_due",
+    "rapid_review_due",
+    "decision_date",
+]
+
+
+@router.get("/export.csv")
+def export_csv(
+    request: Request,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.VIEWER)],
+    status: str = "open",
+    urgency: str = "all",
+    agency: str = "",
+    overdue: str = "",
+    assignee: str = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: str = "priority",
+) -> Response:
+    """The queue, with the page's filters and order, as CSV for a SIRG meeting pack.
+
+    By reference only: no child's or referrer's name, no address, no record.
+    """
+    flt = _filter(status, urgency, agency, overdue, assignee, q, sort, 1)
+    with session_scope(engine) as db:
+        rows = queue_export(db, flt, uk_today(now))
+        record_event(db, user.name, "queue", 0, "exported", now, request.url.query[:500] or None)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for line in rows:
+        r = line.row
+        writer.writerow(
+            [
+                csv_cell(r.reference),
+                r.received_at.astimezone(UK).strftime("%Y-%m-%d %H:%M"),
+                csv_cell(r.referrer_agency),
+                "yes" if r.urgent else "no",
+                csv_cell(status_label(r.status)),
+                "yes" if r.complete else "no",
+                csv_cell(r.assigned_to),
+                r.panel_due.isoformat() if r.panel_due else "",
+                r.rapid_review_due.isoformat() if r.rapid_review_due else "",
+                line.decision_date.isoformat() if line.decision_date else "",
+            ]
+        )
+    stamp = now.astimezone(UK).strftime("%Y-%m-%d-%H%M")
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="lscp-queue-{stamp}.csv"'},
     )

@@ -20,6 +20,7 @@ from review.render import field_id, flash, page
 from review.routes import DbEngine, Now, see_other
 from storage import users, workflow
 from storage.db import session_scope
+from storage.insights import possible_duplicates
 from storage.messages import attachment_bytes, raw_bytes
 from storage.tables import Attachment, Referral
 from storage.workflow import CLOCK_RUNNING, DECISIONS, TRANSITIONS, WorkflowError, record_event
@@ -86,6 +87,9 @@ def referral_page(
         corrections = workflow.corrections(db, referral.id)
         changes = workflow.status_changes(db, referral.id)
         people = users.assignable(db)
+        duplicates = [
+            (d.reference, d.received_at, d.status) for d in possible_duplicates(db, referral)
+        ]
         record_event(db, user.name, "referral", referral.id, "viewed", now)
     sections = layout(referral, corrections)
     doc = None
@@ -112,6 +116,7 @@ def referral_page(
         changes=list(reversed(changes)),
         corrected=latest_corrections(corrections),
         people=people,
+        duplicates=duplicates,
         next_statuses=TRANSITIONS.get(referral.status, ()),
         decisions=DECISIONS,
         panel=due(referral.panel_due, today, running),
