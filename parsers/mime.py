@@ -65,19 +65,14 @@ def _payload(part: Message) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
-def _is_inline_image(part: Message) -> bool:
-    disposition = (part.get_content_disposition() or "").lower()
-    return part.get_content_maintype() == "image" and (
-        disposition == "inline" or (disposition != "attachment" and bool(part["Content-ID"]))
+def _is_inline_image(part: Message, ctype: str, disposition: str) -> bool:
+    return ctype.startswith("image/") and (
+        disposition == "inline" or (disposition != "attachment" and "Content-ID" in part)
     )
 
 
-def _is_body_text(part: Message) -> bool:
-    return (
-        part.get_content_maintype() == "text"
-        and part.get_content_disposition() != "attachment"
-        and _filename(part) is None
-    )
+def _is_body_text(part: Message, ctype: str, disposition: str) -> bool:
+    return ctype.startswith("text/") and disposition != "attachment" and _filename(part) is None
 
 
 def _tnef_candidates(data: bytes) -> list[Candidate]:
@@ -147,7 +142,14 @@ def _walk(part: Message, depth: int) -> list[Candidate]:
         inner = part.get_payload()
         inner_msg = inner[0] if isinstance(inner, list) and inner else inner
         return _walk(inner_msg, depth + 1) if isinstance(inner_msg, Message) else []
-    if ctype in SKIPPED_TYPES or _is_inline_image(part) or _is_body_text(part):
+    # Each header read builds a header object (the costly part of MIME with the modern
+    # policy), so the type and disposition are read once per part.
+    disposition = (part.get_content_disposition() or "").lower()
+    if (
+        ctype in SKIPPED_TYPES
+        or _is_inline_image(part, ctype, disposition)
+        or _is_body_text(part, ctype, disposition)
+    ):
         return []
     data = _payload(part)
     if not data:
