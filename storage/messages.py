@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import crypto
+from storage.audit import record_event
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.tables import (
     Attachment,
-    AuditEvent,
     InboundMessage,
     MessageState,
     OutboxMessage,
@@ -49,17 +49,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 def audit(session: Session, entity: str, entity_id: int, action: str, detail: str = "") -> None:
-    """Add one status-history line, in the caller's transaction."""
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            actor="system",
-            entity=entity,
-            entity_id=entity_id,
-            action=action,
-            detail=detail or None,
-        )
-    )
+    """Add one status-history line by the pipeline ("system"), in the caller's transaction."""
+    record_event(session, "system", entity, entity_id, action, utcnow(), detail or None)
 
 
 def virus_reason(signature: str | None) -> str:

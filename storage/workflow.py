@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.audit import record_event
 from storage.tables import (
     Attachment,
     AuditEvent,
@@ -83,28 +84,6 @@ class WorkflowError(ValueError):
 def status_label(code: str) -> str:
     """The name people see for a status code (the code itself when unknown)."""
     return STATUSES.get(code, code.replace("_", " ").capitalize())
-
-
-def record_event(
-    session: Session,
-    actor: str,
-    entity: str,
-    entity_id: int,
-    action: str,
-    now: datetime,
-    detail: str | None = None,
-) -> None:
-    """Add one audit line in the caller's transaction."""
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor[:100],
-            entity=entity[:30],
-            entity_id=entity_id,
-            action=action[:50],
-            detail=detail or None,
-        )
-    )
 
 
 def by_reference(session: Session, reference: str) -> Referral | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from review.auth import SignedIn, require
@@ -52,16 +52,17 @@ class Line:
 
 
 def _filter(
-    status: str,
-    urgency: str,
-    agency: str,
-    overdue: str,
-    assignee: str,
-    q: str,
-    sort: str,
-    page: int,
+    status: str = "open",
+    urgency: str = "all",
+    agency: str = "",
+    overdue: str = "",
+    assignee: str = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: str = "priority",
+    page: int = 1,
 ) -> QueueFilter:
-    """The filter from the query string; unknown values fall back to the defaults."""
+    """The filter from the query string (a dependency of the queue and its CSV export);
+    unknown values fall back to the defaults."""
     return QueueFilter(
         status=status if status in ("open", "all", *STATUSES) else "open",
         urgency=urgency if urgency in URGENCY else "all",
@@ -80,17 +81,9 @@ def inbox(
     engine: DbEngine,
     now: Now,
     user: Annotated[SignedIn, require(users.VIEWER)],
-    status: str = "open",
-    urgency: str = "all",
-    agency: str = "",
-    overdue: str = "",
-    assignee: str = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    sort: str = "priority",
-    page_no: Annotated[int, Query(alias="page")] = 1,
+    flt: Annotated[QueueFilter, Depends(_filter)],
 ) -> HTMLResponse:
     """The queue page."""
-    flt = _filter(status, urgency, agency, overdue, assignee, q, sort, page_no)
     today = uk_today(now)
     with session_scope(engine) as db:
         rows, total = queue_page(db, flt, today)
@@ -156,21 +149,14 @@ def export_csv(
     engine: DbEngine,
     now: Now,
     user: Annotated[SignedIn, require(users.VIEWER)],
-    status: str = "open",
-    urgency: str = "all",
-    agency: str = "",
-    overdue: str = "",
-    assignee: str = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    sort: str = "priority",
+    flt: Annotated[QueueFilter, Depends(_filter)],
 ) -> Response:
     """The queue, with the page's filters and order, as CSV for a SIRG meeting pack.
 
     By reference only: no child's or referrer's name, no address, no record.
     """
-    flt = _filter(status, urgency, agency, overdue, assignee, q, sort, 1)
     with session_scope(engine) as db:
-        rows = queue_export(db, flt, uk_today(now))
+        rows = queue_export(db, replace(flt, page=1), uk_today(now))
         record_event(db, user.name, "queue", 0, "exported", now, request.url.query[:500] or None)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
