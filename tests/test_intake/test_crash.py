@@ -77,8 +77,12 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(
     distinct = Counter(
         str(m["In-Reply-To"]) for m in {str(m["Message-ID"]): m for m in acks}.values()
     )
-    # One acknowledgement per referral, delivered once. (A resend of the same email, with
-    # the same Message-ID, is possible only if a kill lands between the SMTP server's
-    # "250" and our commit, a window of about a millisecond.)
+    # One acknowledgement per referral: one email, one Message-ID. The same email can be
+    # handed over twice only when a kill lands between the SMTP server's "250" and our
+    # commit (at-least-once delivery; the alternative, at-most-once, could lose an
+    # acknowledgement). A redelivery carries the same Message-ID, so mail clients show
+    # it once; at most one can happen per kill.
     assert max(distinct.values()) == 1
-    assert len(acks) == BACKLOG
+    redelivered = len(acks) - BACKLOG
+    print(f"crash test: {KILLS} kills, {redelivered} redeliveries of the same email")
+    assert 0 <= redelivered <= KILLS
