@@ -50,6 +50,7 @@ class RunReport:
     moved: int = 0
     waiting: int = 0
     errors: int = 0
+    reprocessed: int = 0
     stopped: bool = False
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -241,6 +242,12 @@ def run_once(
             log.error(
                 "could not finish message uid=%s (%s)", fetched.identity.uid, type(exc).__name__
             )
+    if not report.stopped and not backfill:
+        # Quarantined messages a person reopened (review queue or `intake reprocess`):
+        # they left the mailbox long ago, so they are taken from the database.
+        for row in messages.reopened(engine):
+            process_stored(filing, settings, row)
+            report.reprocessed += 1
     try:
         if not report.stopped:
             report.delivery.add(deliver_due(engine, transport))

@@ -273,3 +273,18 @@ def rotate_keys(engine: Engine, batch: int = 200) -> int:
             break
         last = files[-1].id
     return done
+
+
+def reopened(engine: Engine) -> list[InboundMessage]:
+    """Messages put back to be processed again (no longer in the watched folder)."""
+    with session_scope(engine) as session:
+        return list(
+            session.exec(
+                select(InboundMessage)
+                .where(
+                    InboundMessage.state == MessageState.RECEIVED,
+                    col(InboundMessage.server_done).is_(True),
+                )
+                .order_by(col(InboundMessage.id))
+            )
+        )

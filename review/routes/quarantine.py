@@ -3,7 +3,7 @@
 Anyone signed in may see the list (times, reasons and sizes, never content); officers may
 download an original and ask for a quarantined message to be processed again. The review
 app does not run the pipeline itself: a request is recorded in the audit log and the
-page gives the operator the command that does it (`intake reprocess ID`).
+page puts a message back for the worker's next pass (as `intake reprocess ID` does at once).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from review.routes import DbEngine, Now, see_other
 from storage import users
 from storage.db import session_scope
 from storage.insights import held_message, quarantined, turned_away
-from storage.messages import raw_bytes
+from storage.messages import raw_bytes, reopen_quarantined
 from storage.tables import InboundMessage, MessageState
 from storage.workflow import record_event
 
@@ -75,8 +75,7 @@ def reprocess(
     now: Now,
     user: Annotated[SignedIn, require(users.OFFICER)],
 ) -> Response:
-    """Ask for a quarantined message to go through the pipeline again (recorded; the
-    operator runs the command)."""
+    """Put a quarantined message back to be processed on the worker's next pass."""
     with session_scope(engine) as db:
         held = held_message(db, message_id)
         row = db.get(InboundMessage, message_id)
@@ -86,9 +85,13 @@ def reprocess(
             said = "That message held a virus: it is never processed again."
         else:
             record_event(db, user.name, "message", message_id, "reprocess requested", now)
-            said = (
-                f"Request recorded. The operator processes it again with "
-                f"“intake reprocess {message_id}” on the server."
-            )
+            said = ""
+    if not said:
+        outcome = reopen_quarantined(engine, message_id)
+        said = (
+            "It goes through the pipeline again on the worker's next pass (within minutes)."
+            if outcome == "reopened"
+            else f"Not reopened: {outcome}."
+        )
     flash(request, said)
     return see_other("/quarantine")

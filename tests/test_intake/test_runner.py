@@ -131,3 +131,27 @@ def test_a_crash_after_keeping_but_before_filing_is_finished_once(settings: Sett
     assert counts(settings) == (1, 1, 1)
     run_once(engine, settings, seed(settings, [name]), FolderTransport(settings.outbox_mail_dir))
     assert counts(settings) == (1, 1, 1)
+
+
+def test_a_reopened_quarantined_message_is_processed_on_the_next_pass(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.messages import reopen_quarantined
+
+    (name,) = sample_names("referral")[:1]
+    source = seed(settings, [name])
+    import intake.pipeline.read as read_stage
+
+    engine = open_database(settings)
+    with monkeypatch.context() as patch:  # fault injection: a reader bug quarantines it
+        patch.setattr(read_stage, "run", lambda ctx: (_ for _ in ()).throw(RuntimeError("bug")))
+        run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert counts(settings) == (1, 0, 0)
+    with session_scope(engine) as session:
+        (row,) = session.exec(select(InboundMessage)).all()
+    assert reopen_quarantined(engine, row.id) == "reopened"  # what the review page does
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert (report.fetched, report.reprocessed) == (0, 1)  # not in the mailbox any more
+    assert counts(settings) == (1, 1, 1)
+    again = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    assert again.reprocessed == 0 and counts(settings) == (1, 1, 1)

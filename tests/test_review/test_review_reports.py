@@ -107,20 +107,20 @@ def test_a_viewer_reads_the_quarantine_page_but_cannot_act(site: Site) -> None:
     assert not [a for a in _actions(site, "vera") if a[1] == "reprocess requested"]
 
 
-def test_reprocess_is_recorded_and_the_command_given_but_nothing_runs(site: Site) -> None:
+def test_reprocess_reopens_the_message_for_the_worker_and_is_audited(site: Site) -> None:
     virus, broken, rejected = _held(site)
     client = site.client("olly")
     csrf = token(client, "/quarantine")
     page = client.post(f"/quarantine/{broken}/reprocess", data={"csrf_token": csrf})
-    assert page.status_code == 200 and f"intake reprocess {broken}" in page.text
+    assert page.status_code == 200 and "next pass" in page.text
     for other in (virus, rejected):
         page = client.post(f"/quarantine/{other}/reprocess", data={"csrf_token": csrf})
-        assert "intake reprocess" not in page.text.split('class="flash"')[1].split("</div>")[0]
+        assert "next pass" not in page.text.split('class="flash"')[1].split("</div>")[0]
     requested = [a for a in _actions(site, "olly") if a[1] == "reprocess requested"]
     assert requested == [("message", "reprocess requested", broken)]
     with session_scope(site.engine) as db:
         row = db.get(InboundMessage, broken)
-        assert row is not None and row.state == "quarantined"  # the operator reprocesses
+        assert row is not None and row.state == "received"  # the worker's next pass takes it
     # Without the form's token, nothing is recorded.
     response = client.post(f"/quarantine/{broken}/reprocess", data={"csrf_token": "forged"})
     assert response.status_code == 403
