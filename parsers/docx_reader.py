@@ -183,7 +183,7 @@ class _Walker:
             cells: list[Cell] = []
             for c, tc in enumerate(_cells(tr), start=1):
                 where = f"docx table {n} row {r} cell {c}"
-                paras = [Para(t, where) for t in self.cell_texts(tc)]
+                paras = tuple(Para(t, where) for t in self.cell_texts(tc))
                 cells.append(Cell(paras, where))
             table_rows.append(cells)
         return [Table(table_rows, f"docx table {n}")]

@@ -10,6 +10,7 @@ alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from parsers.answers import AnswerReader
@@ -86,7 +87,7 @@ class FormReader:
 
     # ------------------------------------------------------------------ paragraphs
 
-    def _paras(self, paras: list[Para], st: _State) -> None:
+    def _paras(self, paras: Sequence[Para], st: _State) -> None:
         """Body paragraphs (or a cell's): headings, "Label: value", label then answer lines."""
         current: FieldDef | None = None
         ignoring = False

@@ -8,6 +8,7 @@ form's answers in it without caring where it came from. Tick boxes appear in the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 CHECKED = "☒"
@@ -22,16 +23,16 @@ class Para:
     where: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Cell:
-    """One table cell: its paragraphs, and where it is."""
+    """One table cell: its paragraphs, and where it is. Built whole, never changed."""
 
-    paras: list[Para]
+    paras: tuple[Para, ...]
     where: str
 
-    @property
+    @cached_property
     def text(self) -> str:
-        """All paragraphs joined by newlines."""
+        """All paragraphs joined by newlines (read many times while matching labels)."""
         return "\n".join(p.text for p in self.paras)
 
     def is_empty(self) -> bool:

@@ -247,10 +247,10 @@ def _centre_in(w: Word, bbox: tuple[float, float, float, float]) -> bool:
 def _cell(n: int, raw: _RawCell, pitches: dict[float, float]) -> Cell:
     cx0, ctop, _cx1, _cb = raw.bbox
     if not raw.lines:
-        return Cell([], f"pdf page {n + 1} at ({cx0:.0f},{ctop:.0f})")
+        return Cell((), f"pdf page {n + 1} at ({cx0:.0f},{ctop:.0f})")
     right = _right(raw)
     paras = [Para(text, _where(n, w)) for text, w in paragraphs(raw.lines, right, pitches)]
-    return Cell(paras, paras[0].where)
+    return Cell(tuple(paras), paras[0].where)
 
 
 def _right(raw: _RawCell) -> float:
@@ -337,18 +337,21 @@ def _join_row(
     A line cut by the page break is joined like a wrapped line (a space, or nothing
     inside a broken word); otherwise the continuation starts a new paragraph.
     """
-    for cell, extra, above, below in zip(cells, more, raw_above, raw_below, strict=True):
+    for n, (cell, extra, above, below) in enumerate(
+        zip(cells, more, raw_above, raw_below, strict=True)
+    ):
         if not extra.paras:
             continue
-        if cell.paras and above.lines and below.lines:
+        paras = list(cell.paras)
+        if paras and above.lines and below.lines:
             right = _right(above)
             if continues(above.lines[-1], below.lines[0], right):
-                last, first = cell.paras[-1], extra.paras[0]
+                last, first = paras[-1], extra.paras[0]
                 joined = last.text + joiner(above.lines[-1], right) + first.text
-                cell.paras[-1] = Para(joined, last.where)
-                cell.paras.extend(extra.paras[1:])
+                paras[-1] = Para(joined, last.where)
+                cells[n] = Cell((*paras, *extra.paras[1:]), cell.where)
                 continue
-        cell.paras.extend(extra.paras)
+        cells[n] = Cell((*paras, *extra.paras), cell.where)
 
 
 def _same_columns(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
