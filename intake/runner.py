@@ -27,7 +27,7 @@ from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from intake.sources.base import Destination, FetchedMessage, MailSource
 from intake.sources.oauth import token_provider_from_settings
-from notifications.compose import MailConfig, security_rows
+from notifications.compose import security_rows
 from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
 from notifications.transport import FolderTransport, SmtpTransport, Transport
@@ -102,15 +102,9 @@ def _arrival(fetched: FetchedMessage) -> datetime:
 
 def filing_for(engine: Engine, settings: Settings) -> Filing:
     """The file stage's view of the settings; the routing file is checked here, at start."""
-    mail = MailConfig(
-        mail_from=settings.mail_from,
-        message_id_domain=settings.message_id_domain,
-        review_url=settings.review_url,
-        templates_dir=settings.templates_dir,
-    )
     return Filing(
         engine=engine,
-        mail=mail,
+        mail=settings.mail_config,
         routing=load_routing(settings.routing_file),
         reply_limit_per_day=settings.reply_limit_per_day,
         scanner=ClamdScanner(settings.clamd, settings.clamd_timeout) if settings.clamd else None,

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notifications.compose import MailConfig
+
 Security = Literal["ssl", "starttls", "none"]
 
 
@@ -204,6 +206,16 @@ class Settings(BaseSettings):
     def outbox_mail_dir(self) -> Path:
         """Where outgoing mail is written when no SMTP host is set."""
         return self.data_dir / "outbox-mail"
+
+    @property
+    def mail_config(self) -> MailConfig:
+        """What composing replies and alerts needs from these settings."""
+        return MailConfig(
+            mail_from=self.mail_from,
+            message_id_domain=self.message_id_domain,
+            review_url=self.review_url,
+            templates_dir=self.templates_dir,
+        )
 
 
 def settings_table() -> list[tuple[str, str, str]]:

@@ -87,8 +87,12 @@ def reply_row(
     referrals: list[Referral],
     inbound_message_id: int,
     in_reply_to: str | None,
+    keyed_by_hand: bool = False,
 ) -> OutboxMessage:
-    """The acknowledgement (or request for information, or rejection) to the sender."""
+    """The acknowledgement (or request for information, or rejection) to the sender.
+
+    `keyed_by_hand`: the LSCP team typed the referral in from what was sent (a scan, say).
+    """
     first = referrals[0] if referrals else None
     mail = render(
         "reply",
@@ -100,6 +104,7 @@ def reply_row(
             "references": [r.reference for r in referrals],
             "panel_due": uk_date(first.panel_due if first else None),
             "rapid_review_due": uk_date(first.rapid_review_due if first else None),
+            "keyed_by_hand": keyed_by_hand,
         },
         config.templates_dir,
     )

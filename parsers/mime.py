@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
+from email.utils import getaddresses
 from typing import cast
 
 MAX_DEPTH = 10  # forwards nested deeper than this are not opened (a guard against loops)
@@ -39,6 +40,20 @@ class Candidate:
 def parse_message(raw: bytes) -> EmailMessage:
     """Parse raw RFC 822 bytes with the modern policy (never raises on odd input)."""
     return cast(EmailMessage, email.message_from_bytes(raw, policy=default_policy))
+
+
+def reply_address(message: Message) -> str | None:
+    """Where a reply goes: Reply-To if given, else From; None when neither is usable."""
+    for header in ("Reply-To", "From"):
+        try:
+            values = [str(v) for v in message.get_all(header, [])]
+        except (ValueError, IndexError, TypeError):
+            continue
+        for _name, addr in getaddresses(values):
+            addr = addr.strip()
+            if "@" in addr and not any(ch.isspace() for ch in addr):
+                return addr
+    return None
 
 
 def safe_filename(name: str | None, fallback: str = "attachment") -> str:

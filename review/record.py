@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from parsers.answers import AnswerReader
-from parsers.formdef import ColumnDef, FieldDef, FormDef, load_form
+from parsers.formdef import ColumnDef, FieldDef, FormDef, GridDef, load_form
 from parsers.statutory import is_urgent
 from storage.tables import Referral, ReferralCorrection
 from storage.workflow import record_value
@@ -21,6 +21,7 @@ from storage.workflow import record_value
 # person corrects the criteria: a death or serious harm, with abuse or neglect.
 _GRID_KEY = re.compile(r"([a-z_]+)\[(\d+)\]\.([a-z_]+)")
 _REWRITTEN = ("date", "phone", "email", "nhs_number")
+C = TypeVar("C")  # what a grid cell is on a page
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,14 @@ class Shown:
 
 
 @dataclass(frozen=True)
-class GridView:
-    """A repeating table of the form (household, agencies, key dates)."""
+class GridView(Generic[C]):
+    """A repeating table of the form (household, agencies, key dates): values to read
+    (`Shown`) on the referral page, or inputs (`Editable`) when keying one in."""
 
     key: str
     title: str
     headers: list[str]
-    rows: list[list[Shown]]
+    rows: list[list[C]]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class SectionView:
     number: int
     title: str
     fields: list[Shown] = field(default_factory=list)
-    grids: list[GridView] = field(default_factory=list)
+    grids: list[GridView[Shown]] = field(default_factory=list)
     processes: list[ProcessRow] = field(default_factory=list)
     flags: int = 0  # unresolved problems in this section
 
@@ -232,16 +234,27 @@ class Editable:
     multiline: bool
 
 
+def field_editable(f: FieldDef) -> Editable:
+    """How a single-value field is entered."""
+    multiline = f.type == "text" and (
+        f.key in ("summary", "learning") or "address" in f.key or "details" in f.key
+    )
+    label = f.label.strip().removesuffix("*").strip()
+    return Editable(f.key, label, f.type, list(f.options), multiline)
+
+
+def column_editable(grid: GridDef, column: ColumnDef, index: int) -> Editable:
+    """How one cell of a grid row is entered (rows counted from 0)."""
+    label = f"{grid.title}, row {index + 1}: {column.header}"
+    key = f"{grid.key}[{index}].{column.key}"
+    return Editable(key, label, column.type, list(column.options), column.key == "address")
+
+
 def editable(referral: Referral, key: str) -> Editable | None:
     """The field or grid cell behind `key`, or None when the form has no such place."""
     form = form_for(referral)
     if form.has_field(key):
-        f: FieldDef = form.field(key)
-        multiline = f.type == "text" and (
-            key in ("summary", "learning") or "address" in key or "details" in key
-        )
-        label = f.label.strip().removesuffix("*").strip()
-        return Editable(key, label, f.type, list(f.options), multiline)
+        return field_editable(form.field(key))
     m = _GRID_KEY.fullmatch(key)
     if m is None:
         return None
@@ -255,12 +268,11 @@ def editable(referral: Referral, key: str) -> Editable | None:
     column: ColumnDef | None = next((c for c in grid.columns if c.key == m.group(3)), None)
     if column is None:
         return None
-    label = f"{grid.title}, row {int(m.group(2)) + 1}: {column.header}"
-    return Editable(key, label, column.type, list(column.options), column.key == "address")
+    return column_editable(grid, column, int(m.group(2)))
 
 
-def clean_value(referral: Referral, target: Editable, raw: str, chosen: list[str]) -> Any:
-    """The value to store for a correction, normalised like the reader does.
+def clean_value(form: FormDef, target: Editable, raw: str, chosen: list[str]) -> Any:
+    """The value to store for what a person entered, normalised like the reader does.
 
     Raises ValueError (plain words) when the value cannot be right for the field's type.
     """
@@ -274,8 +286,7 @@ def clean_value(referral: Referral, target: Editable, raw: str, chosen: list[str
         if text and text not in target.options:
             raise ValueError("choose one of the form's options")
         return text or None
-    kind = target.type
-    normalised = AnswerReader(form_for(referral)).normalise(kind, raw)
+    normalised = AnswerReader(form).normalise(target.type, raw)
     if normalised.problem:
         raise ValueError(normalised.problem)
     return normalised.value

@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.audit import record_event
+from storage.referrals import COLUMN_FOR_KEY, column_value
 from storage.tables import (
     Attachment,
     AuditEvent,
@@ -63,15 +64,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     READY: (NEEDS_INFO, *DECISIONS),
     **{d: (CLOSED,) for d in DECISIONS},
     CLOSED: (),
-}
-# Parsed keys copied into referral columns, so the queue can sort and search on them.
-COLUMN_FOR_KEY = {
-    "child.name": "child_name",
-    "child.dob": "child_dob",
-    "child.incident_date": "incident_date",
-    "referrer.name": "referrer_name",
-    "referrer.email": "referrer_email",
-    "referrer.agency": "referrer_agency",
 }
 _GRID_KEY = re.compile(r"([a-z_]+)\[(\d+)\]\.([a-z_]+)")
 PAGE_SIZE = 50
@@ -208,10 +200,7 @@ def correct_value(
     referral.record = _with_value(referral.record, key, value)
     column = COLUMN_FOR_KEY.get(key)
     if column is not None:
-        if column in ("child_dob", "incident_date"):
-            setattr(referral, column, date.fromisoformat(value) if value else None)
-        else:
-            setattr(referral, column, value or None)
+        setattr(referral, column, column_value(column, value))
     referral.updated_at = now
     session.add(referral)
     correction = ReferralCorrection(

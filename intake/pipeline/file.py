@@ -8,8 +8,7 @@ nor store a referral and forget to tell anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from email.utils import getaddresses
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +19,7 @@ from intake.scan import ClamdScanner
 from notifications.compose import MailConfig, alert_rows, initials, reply_row, security_rows
 from notifications.routing import Routing
 from parsers.bounce import Bounce
+from parsers.mime import reply_address
 from parsers.record import ParsedForm
 from parsers.schema import check_record
 from parsers.statutory import UK, due_dates, is_urgent
@@ -28,7 +28,7 @@ from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
 from storage.outbox import BOUNCED
-from storage.references import next_reference
+from storage.referrals import NewReferral, add_referral
 from storage.tables import (
     Attachment,
     InboundMessage,
@@ -54,27 +54,6 @@ class Filing:
     reply_limit_per_day: int = 5
     scanner: ClamdScanner | None = None
     notify: bool = True  # False for a backfill of old mail: store, tell nobody
-
-
-def reply_address(ctx: MessageContext) -> str | None:
-    """Where a reply goes: Reply-To if given, else From; None when neither is usable."""
-    for header in ("Reply-To", "From"):
-        try:
-            values = [str(v) for v in ctx.message.get_all(header, [])]
-        except (ValueError, IndexError, TypeError):
-            continue
-        for _name, addr in getaddresses(values):
-            addr = addr.strip()
-            if "@" in addr and not any(ch.isspace() for ch in addr):
-                return addr
-    return None
-
-
-def _iso_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def provenance(form: ParsedForm) -> dict[str, dict[str, str]]:
@@ -113,31 +92,23 @@ def _referral(
     # for a person rather than a wrong record stored.
     check_record(form.form_id, record)
     panel_due, rapid_due = due_dates(ctx.received_at)
-    complete = doc.result.outcome == "referral"
-    referral = Referral(
-        reference=next_reference(session, ctx.received_at.astimezone(UK).year),
-        message_id=message_row_id,
-        attachment_id=attachment_id,
-        status="new" if complete else "needs_info",
-        complete=complete,
-        urgent=is_urgent(record),
-        child_name=record.get("child.name"),
-        child_dob=_iso_date(record.get("child.dob")),
-        incident_date=_iso_date(record.get("child.incident_date")),
-        referrer_name=record.get("referrer.name"),
-        referrer_email=record.get("referrer.email"),
-        referrer_agency=record.get("referrer.agency"),
-        received_at=ctx.received_at,
-        panel_due=panel_due,
-        rapid_review_due=rapid_due,
-        record=record,
-        problems=form.problems_json(),
-        provenance=provenance(form),
-        form_id=form.form_id,
-        created_at=utcnow(),
+    referral = add_referral(
+        session,
+        NewReferral(
+            message_id=message_row_id,
+            attachment_id=attachment_id,
+            form_id=form.form_id,
+            record=record,
+            problems=form.problems_json(),
+            provenance=provenance(form),
+            complete=doc.result.outcome == "referral",
+            urgent=is_urgent(record),
+            received_at=ctx.received_at,
+            reference_year=ctx.received_at.astimezone(UK).year,
+            panel_due=panel_due,
+            rapid_review_due=rapid_due,
+        ),
     )
-    session.add(referral)
-    session.flush()
     assert referral.id is not None
     audit(session, "referral", referral.id, "created", referral.status)
     return referral
@@ -260,7 +231,7 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
             if doc.result.outcome != "not_a_form" or not any_form:
                 files.append(entry)
         row.state = MessageState.PROCESSED
-        to_addr = reply_address(ctx)
+        to_addr = reply_address(ctx.message)
         limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
         if not filing.notify:
             audit(session, "message", message_row_id, "not notified", "backfill of old mail")

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
+
+from parsers.sniff import sniff
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def get_engine(request: Request) -> Engine:
@@ -40,6 +44,32 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
+
+
+def disposition(kind: str, filename: str) -> str:
+    """A Content-Disposition header that survives any file name (RFC 6266 / 5987)."""
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def shown_inline(content: bytes, inline: bool) -> bool:
+    """True when a file asked for in the page may be shown there: PDFs only."""
+    return inline and sniff(content) == "pdf"
+
+
+def file_response(content: bytes, filename: str, inline: bool) -> Response:
+    """A stored file, shown in the page (`shown_inline`) or downloaded.
+
+    The type comes from the bytes, never from the sender's claim: a file that says it is
+    a PDF but is HTML must not be shown as a page from our site.
+    """
+    kind = sniff(content)
+    show = inline and kind == "pdf"
+    media = {"pdf": "application/pdf", "docx": DOCX}.get(kind, "application/octet-stream")
+    headers = {"Content-Disposition": disposition("inline" if show else "attachment", filename)}
+    return Response(content, media_type=media, headers=headers)
 
 
 DbEngine = Annotated[Engine, Depends(get_engine)]

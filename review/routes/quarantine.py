@@ -12,13 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from review.auth import SignedIn, require
 from review.render import flash, page
-from review.routes import DbEngine, Now, see_other
+from review.routes import DbEngine, Now, disposition, see_other
 from storage import users
 from storage.db import session_scope
-from storage.insights import held_message, quarantined, turned_away
+from storage.insights import HeldMessage, held_message, quarantined, turned_away
 from storage.messages import raw_bytes, reopen_quarantined
 from storage.tables import InboundMessage, MessageState
 from storage.workflow import record_event
@@ -41,6 +42,19 @@ def quarantine_page(
     return page(request, "quarantine.html", held=held, away=away, can_work=user.can(users.OFFICER))
 
 
+def workable(db: Session, message_id: int) -> HeldMessage:
+    """A message of the quarantine page that a person may open or act on: 404 for any
+    other message, one that held a virus, or one whose original is no longer kept."""
+    held = held_message(db, message_id)
+    if held is None:
+        raise HTTPException(404, "That message is not on the quarantine page.")
+    if held.infected:
+        raise HTTPException(404, "That message held a virus: it is not offered.")
+    if not held.kept:
+        raise HTTPException(404, "The email is not kept (it may have been purged).")
+    return held
+
+
 @router.get("/quarantine/{message_id}/email")
 def quarantine_email(
     message_id: int,
@@ -51,19 +65,10 @@ def quarantine_email(
     """The original email (.eml) of a message on the quarantine page; never one that
     held a virus."""
     with session_scope(engine) as db:
-        held = held_message(db, message_id)
-        if held is None:
-            raise HTTPException(404, "That message is not on the quarantine page.")
-        if held.infected:
-            raise HTTPException(404, "That message held a virus: it is not downloaded.")
-        try:
-            content = raw_bytes(db, message_id)
-        except LookupError:
-            content = b""
-        if not content:
-            raise HTTPException(404, "The email is not kept (it may have been purged).")
+        workable(db, message_id)
+        content = raw_bytes(db, message_id)
         record_event(db, user.name, "message", message_id, "downloaded email", now)
-    headers = {"Content-Disposition": f'attachment; filename="message-{message_id}.eml"'}
+    headers = {"Content-Disposition": disposition("attachment", f"message-{message_id}.eml")}
     return Response(content, media_type="message/rfc822", headers=headers)
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from parsers.sniff import sniff
 from review.auth import SignedIn, require
 from review.days import due, uk_today
 from review.document import document_view
-from review.record import clean_value, editable, latest_corrections, layout, recomputed
+from review.record import (
+    clean_value,
+    editable,
+    form_for,
+    latest_corrections,
+    layout,
+    recomputed,
+)
 from review.render import field_id, flash, page
-from review.routes import DbEngine, Now, see_other
+from review.routes import DbEngine, Now, disposition, file_response, see_other, shown_inline
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
@@ -27,7 +32,6 @@ from storage.workflow import CLOCK_RUNNING, DECISIONS, TRANSITIONS, WorkflowErro
 
 router = APIRouter()
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAX_NOTE = 4000
 
 
@@ -58,14 +62,6 @@ def _attachment_meta(db: Session, attachment_id: int) -> dict[str, Any] | None:
 def _attachment_content(engine: Engine, attachment_id: int) -> bytes:
     with session_scope(engine) as db:
         return attachment_bytes(db, attachment_id)  # decrypted when stored encrypted
-
-
-def _disposition(kind: str, filename: str) -> str:
-    """A Content-Disposition header that survives any file name (RFC 6266 / 5987)."""
-    ascii_name = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-    )
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.get("/referrals/{reference}", response_class=HTMLResponse)
@@ -100,6 +96,13 @@ def referral_page(
             lambda: _attachment_content(engine, referral.attachment_id),
             found,
         )
+    # A PDF the reader could not use (a scan keyed in by hand) is still shown in the page.
+    pdf_only = (
+        doc is None
+        and attachment is not None
+        and referral.purged_at is None
+        and shown_inline(_attachment_content(engine, referral.attachment_id), True)
+    )
     today = uk_today(now)
     running = referral.status in CLOCK_RUNNING
     return page(
@@ -109,6 +112,7 @@ def referral_page(
         sections=sections,
         doc=doc,
         view="pdf" if view == "pdf" and doc is not None and doc.kind == "pdf" else "text",
+        pdf_only=pdf_only,
         attachment=attachment,
         message=message,
         sent=sent,
@@ -143,8 +147,7 @@ def document(
         content = attachment_bytes(db, referral.attachment_id) if attachment else b""
         if attachment is None or not content:
             raise HTTPException(404, "The document is not kept (it may have been purged).")
-        kind = sniff(content)
-        show = bool(inline) and kind == "pdf"
+        show = shown_inline(content, bool(inline))
         record_event(
             db,
             user.name,
@@ -155,11 +158,7 @@ def document(
             f"attachment {attachment['id']}",
         )
         filename = str(attachment["filename"])
-    # The type comes from the bytes, never from the sender's claim: a file that says it
-    # is a PDF but is HTML must not be shown as a page from our site.
-    media = {"pdf": "application/pdf", "docx": DOCX}.get(kind, "application/octet-stream")
-    headers = {"Content-Disposition": _disposition("inline" if show else "attachment", filename)}
-    return Response(content, media_type=media, headers=headers)
+    return file_response(content, filename, show)
 
 
 @router.get("/referrals/{reference}/email")
@@ -188,7 +187,7 @@ def email(
             now,
             f"message {referral.message_id}",
         )
-    headers = {"Content-Disposition": _disposition("attachment", f"{reference}.eml")}
+    headers = {"Content-Disposition": disposition("attachment", f"{reference}.eml")}
     return Response(content, media_type="message/rfc822", headers=headers)
 
 
@@ -300,7 +299,7 @@ def correct(
             raise HTTPException(404, "The form has no such field.")
         current = workflow.record_value(referral.record, key)
         try:
-            cleaned = clean_value(referral, target, value, values or [])
+            cleaned = clean_value(form_for(referral), target, value, values or [])
         except ValueError as exc:
             db.rollback()
             shown = values if target.type == "multi-choice" else value

@@ -6,20 +6,26 @@ test folder uses.)
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from intake.runner import filing_for, process_stored
 from intake.settings import Settings
+from storage import messages
 from storage.clock import utcnow
 from storage.db import session_scope
-from storage.tables import Attachment, InboundMessage, RawMessage, Referral
+from storage.messages import ServerIdentity
+from storage.tables import Attachment, InboundMessage, Outcome, RawMessage, Referral
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "maildir" / "new"
 PASSWORD = "a long enough password"
@@ -150,3 +156,53 @@ def add_referral(
         db.flush()
         assert referral.id is not None
         return referral.id
+
+
+# --------------------------------------------------------------------------- scans
+
+SCAN_RECEIVED = datetime(2026, 12, 23, 16, 30, tzinfo=UTC)  # due dates run over Christmas
+SCAN_SENDER = "ngozi.okonkwo-reid@nhs.example"
+
+
+def scan_pdf() -> bytes:
+    """A one-page PDF that is only an image, as a scanner makes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (595, 842), (250, 250, 250)).save(buf, "PDF", resolution=72)
+    return buf.getvalue()
+
+
+def scan_email(uid: str, attach_scan: bool = True) -> bytes:
+    """A referral email from a nurse with a scanned form attached (or none)."""
+    msg = EmailMessage()
+    msg["From"] = f"Ngozi Okonkwo-Reid <{SCAN_SENDER}>"
+    msg["To"] = "sirg@lscp.example"
+    msg["Subject"] = "SIRG referral"
+    msg["Message-ID"] = f"<{uid}@nhs.example>"
+    msg["Date"] = "Wed, 23 Dec 2026 16:30:00 +0000"
+    msg.set_content("Please find the referral attached (scanned).")
+    if attach_scan:
+        msg.add_attachment(
+            scan_pdf(), maintype="application", subtype="pdf", filename="referral-scan.pdf"
+        )
+    return bytes(msg)
+
+
+def rejected_scan(site: Site, uid: str, attach_scan: bool = True) -> int:
+    """Store an email and run the real pipeline on it: a scan is rejected, kept, no referral."""
+    raw = scan_email(uid, attach_scan)
+    row = messages.receive(
+        site.engine,
+        ServerIdentity("test", "INBOX", 1, uid),
+        raw,
+        f"<{uid}@nhs.example>",
+        SCAN_RECEIVED,
+    )
+    process_stored(filing_for(site.engine, site.settings), site.settings, row, raw)
+    with session_scope(site.engine) as db:
+        stored = db.get(InboundMessage, row.id)
+        assert stored is not None and stored.outcome in (Outcome.REJECTED, Outcome.NEEDS_INFO)
+        assert db.exec(select(Referral).where(Referral.message_id == row.id)).first() is None
+    assert row.id is not None
+    return row.id

@@ -20,7 +20,12 @@ from storage.tables import AuditEvent, ReviewUser
 
 PUBLIC = {"/login", "/health"}
 # Values for path parameters, so every route can be called.
-PATH_VALUES = {"reference": "SIRG-2026-0001", "name": "olly", "message_id": "1"}
+PATH_VALUES = {
+    "reference": "SIRG-2026-0001",
+    "name": "olly",
+    "message_id": "1",
+    "attachment_id": "1",
+}
 
 
 def flat_routes(routes: list[Any]) -> list[APIRoute]:

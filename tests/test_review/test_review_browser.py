@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from review_support import PASSWORD, Site, add_referral
+from review_support import PASSWORD, Site, add_referral, rejected_scan
 
 from parsers.statutory import due_dates
 from servers import free_port, unavailable
@@ -185,3 +185,36 @@ def test_an_officer_works_a_new_urgent_referral(site: Site, live: str, browser: 
         assert step in log, step
     assert reference in log
     shot(page, "audit.png")
+
+
+def test_an_officer_keys_a_scanned_referral_in_by_hand(site: Site, live: str, browser: Any) -> None:
+    message_id = rejected_scan(site, "browser-scan")
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    sign_in(page, live, "olly")
+    page.goto(f"{live}/quarantine")
+    page.locator(f"#message-{message_id}").get_by_role(
+        "link", name="Create referral by hand"
+    ).click()
+    page.wait_for_url(f"{live}/quarantine/{message_id}/referral")
+    # The form on the left, the scanned PDF on the right.
+    form, original = page.locator("form.record"), page.locator(".doc iframe")
+    left, right = form.bounding_box(), original.bounding_box()
+    assert left is not None and right is not None
+    assert left["x"] + left["width"] <= right["x"]
+    page.fill("#f-child-name", "Siobhán O'Neill")
+    page.fill("#f-child-dob", "3rd April 2019")
+    page.fill("#f-child-nhs-number", "123 456 7890")  # a wrong check digit
+    page.check("#f-criteria-1")
+    shot(page, "keying.png")
+    page.get_by_role("button", name="Create referral").click()
+    # A wrong value comes back marked, with everything typed still there.
+    expect(page.locator(".error-box")).to_contain_text("1 answer(s) need putting right")
+    assert page.input_value("#f-child-name") == "Siobhán O'Neill"
+    assert page.is_checked("#f-criteria-1")
+    page.fill("#f-child-nhs-number", "")
+    page.get_by_role("button", name="Create referral").click()
+    expect(page.locator(".flash")).to_contain_text("created from message")
+    assert "Siobhán O'Neill" in page.locator("#f-child-name").inner_text()
+    assert "3 Apr 2019" in page.locator("#f-child-dob").inner_text()  # read day first
+    assert page.locator(".doc iframe").count() == 1  # the scan beside the record
+    shot(page, "keyed-referral.png")
