@@ -70,7 +70,9 @@ def run(
                 report = run_once(engine, settings, source, transport)
             except Exception as exc:
                 after_pass(engine, settings, mail, exc)
-                deliver_due(engine, transport)  # the operator's alert, if one is due
+                deliver_due(
+                    engine, transport, lease=settings.handover_lease
+                )  # the operator's alert, if one is due
                 transport.close()
                 raise
             finally:
@@ -120,7 +122,7 @@ def reprocess(
             said = f"{row.state}: {row.outcome} ({row.outcome_reason})"
         typer.echo(f"{message_id}: {said}")
     transport = make_transport(settings)
-    deliver_due(engine, transport)
+    deliver_due(engine, transport, lease=settings.handover_lease)
     transport.close()
 
 
@@ -307,7 +309,7 @@ def digest() -> None:
         rows = digest_rows(session, filing.mail, filing.routing, uk_date(utcnow()))
         session.add_all(rows)
     transport = make_transport(settings)
-    report = deliver_due(engine, transport)
+    report = deliver_due(engine, transport, lease=settings.handover_lease)
     transport.close()
     typer.echo(f"{len(rows)} digests queued; {report.sent} emails sent")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 from sqlalchemy import Engine
@@ -27,10 +27,10 @@ from notifications.transport import Transport
 log = logging.getLogger(__name__)
 
 
-def _send_what_can_be_sent(engine: Engine, transport: Transport) -> None:
+def _send_what_can_be_sent(engine: Engine, transport: Transport, lease: timedelta) -> None:
     """The mailbox failed, but the mail server may work: send the operator's alert now."""
     try:
-        deliver_due(engine, transport)
+        deliver_due(engine, transport, lease=lease)
     except Exception as exc:  # the database is down too: nothing more to do this pass
         log.error("could not send queued mail (%s)", type(exc).__name__)
     finally:
@@ -112,7 +112,7 @@ class Worker:
                     continue
                 except Exception as exc:
                     after_pass(engine, settings, mail, exc)
-                    _send_what_can_be_sent(engine, transport)
+                    _send_what_can_be_sent(engine, transport, settings.handover_lease)
                     self._busy = False
                     delay = backoff.next_delay()
                     if isinstance(exc, SourceRefused):

@@ -30,7 +30,7 @@ from intake.sources.oauth import token_provider_from_settings
 from notifications.compose import security_rows
 from notifications.routing import load_routing
 from notifications.sender import DeliveryReport, deliver_due
-from notifications.transport import FolderTransport, SmtpTransport, Transport
+from notifications.transport import FolderTransport, SentCopies, SmtpTransport, Transport
 from storage import crypto, messages
 from storage.clock import utcnow
 from storage.db import make_engine, session_scope, upgrade
@@ -224,7 +224,7 @@ def run_once(
             if not backfill:
                 # The reply goes out now, not after the whole mailbox: a referrer waiting
                 # on a large backlog still hears back within seconds.
-                report.delivery.add(deliver_due(engine, transport))
+                report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
         except MustWait as exc:
             # Nothing is wrong with the message; it stays in the mailbox until we can decide.
             report.waiting += 1
@@ -244,7 +244,7 @@ def run_once(
             report.reprocessed += 1
     try:
         if not report.stopped:
-            report.delivery.add(deliver_due(engine, transport))
+            report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
     finally:
         transport.close()
     return report
@@ -261,6 +261,15 @@ def make_source(settings: Settings) -> MailSource:
     return MaildirSource(settings.resolved_maildir)
 
 
+def _sent_copies(settings: Settings) -> SentCopies | None:
+    """The Sent folder to look in after an interrupted hand-over, when there is one."""
+    if not settings.smtp_sent_folder or settings.mail_source != "imap":
+        return None
+    from intake.sources.sent import SentFolder
+
+    return SentFolder(settings)
+
+
 def make_transport(settings: Settings) -> Transport:
     """SMTP when a host is set, else the local outbox folder."""
     if settings.smtp_host:
@@ -275,6 +284,7 @@ def make_transport(settings: Settings) -> Transport:
             password=settings.smtp_password.get_secret_value(),
             timeout=settings.smtp_timeout,
             token_provider=token,
+            sent_copies=_sent_copies(settings),
         )
     return FolderTransport(settings.outbox_mail_dir)
 

@@ -6,6 +6,7 @@ one-line description, and `tests/test_settings.py` fails when the README's table
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -114,6 +115,19 @@ class Settings(BaseSettings):
     smtp_user: str = Field("", description="SMTP login name; empty sends without AUTH.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP network call fails.")
+    smtp_sent_folder: str = Field(
+        "",
+        description="IMAP folder of the mailbox where the SMTP server files what it accepts "
+        "(Microsoft 365: `Sent Items`; Gmail: `[Gmail]/Sent Mail`). After a crash in the "
+        "middle of sending, a message found there is not sent again. Empty: it is sent "
+        "again, with the same Message-ID.",
+    )
+    outbox_lease_seconds: int = Field(
+        300,
+        description="Seconds a hand-over to SMTP may take before it counts as interrupted "
+        "(then checked against `INTAKE_SMTP_SENT_FOLDER` and sent again if not there); "
+        "keep it well above the SMTP timeouts.",
+    )
     mail_from: str = Field(
         "LSCP SIRG Referrals <sirg.referrals@liverpool.gov.uk>",
         description="From address of acknowledgements and alerts.",
@@ -206,6 +220,11 @@ class Settings(BaseSettings):
     def outbox_mail_dir(self) -> Path:
         """Where outgoing mail is written when no SMTP host is set."""
         return self.data_dir / "outbox-mail"
+
+    @property
+    def handover_lease(self) -> timedelta:
+        """`outbox_lease_seconds` as a duration."""
+        return timedelta(seconds=self.outbox_lease_seconds)
 
     @property
     def mail_config(self) -> MailConfig:

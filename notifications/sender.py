@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from notifications.transport import PermanentFailure, TemporaryFailure, Transport
 from storage.clock import utcnow
-from storage.outbox import claim_next, mark_failed, mark_sent
+from storage.outbox import HANDOVER_LEASE, claim_next, record_failure, record_sent
 from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -64,27 +64,42 @@ def retry_delay(attempts: int) -> timedelta | None:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
-def deliver_due(engine: Engine, transport: Transport, limit: int = 1000) -> DeliveryReport:
-    """Send every due outbox row, one transaction per row."""
+def deliver_due(
+    engine: Engine, transport: Transport, limit: int = 1000, lease: timedelta = HANDOVER_LEASE
+) -> DeliveryReport:
+    """Send every due outbox row: its hand-over is marked as started (committed) first,
+    and what happened is committed after, so a crash in between is found out next time."""
     report = DeliveryReport()
     for _ in range(limit):
-        with claim_next(engine, utcnow()) as row:
-            if row is None:
-                break
-            try:
-                transport.send(build_message(row))
-            except PermanentFailure as exc:
-                mark_failed(row, f"refused: {exc}", None)
-            except TemporaryFailure as exc:
-                mark_failed(row, str(exc), retry_delay(row.attempts + 1))
-            else:
-                mark_sent(row)
-            if row.status == "sent":
-                report.sent += 1
-            elif row.status == "dead":
-                report.dead += 1
-                log.warning("outbox %s is dead after %s attempts", row.id, row.attempts)
-            else:
-                report.retrying += 1
-                log.info("outbox %s will be retried (attempt %s)", row.id, row.attempts)
+        claim = claim_next(engine, utcnow(), lease)
+        if claim is None:
+            break
+        row = claim.row
+        assert row.id is not None
+        if claim.in_doubt and transport.delivered(row.header_message_id):
+            # The server took it before our sender died: sending it again would give
+            # the recipient a second copy.
+            log.info("outbox %s was delivered before an interruption; not sent again", row.id)
+            row = record_sent(engine, row.id, confirmed=True)
+        else:
+            row = _hand_over(engine, transport, row)
+        if row.status == "sent":
+            report.sent += 1
+        elif row.status == "dead":
+            report.dead += 1
+            log.warning("outbox %s is dead after %s attempts", row.id, row.attempts)
+        else:
+            report.retrying += 1
+            log.info("outbox %s will be retried (attempt %s)", row.id, row.attempts)
     return report
+
+
+def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> OutboxMessage:
+    assert row.id is not None
+    try:
+        transport.send(build_message(row))
+    except PermanentFailure as exc:
+        return record_failure(engine, row.id, f"refused: {exc}", None)
+    except TemporaryFailure as exc:
+        return record_failure(engine, row.id, str(exc), retry_delay(row.attempts + 1))
+    return record_sent(engine, row.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class PermanentFailure(Exception):
@@ -26,8 +29,22 @@ class Transport(Protocol):
         """Hand `message` over."""
         ...
 
+    def delivered(self, message_id: str) -> bool | None:
+        """After an interrupted hand-over: does the mail system have this message?
+        None when it cannot tell (then the message is sent again)."""
+        ...
+
     def close(self) -> None:
         """Release any connection kept between messages."""
+        ...
+
+
+class SentCopies(Protocol):
+    """Where the mail system keeps a copy of what we hand over (Microsoft 365 files every
+    message sent by SMTP submission in the mailbox's Sent Items)."""
+
+    def holds(self, message_id: str) -> bool:
+        """True when a message with this Message-ID is there; raises when it cannot look."""
         ...
 
 
@@ -68,6 +85,8 @@ class SmtpTransport:
     ssl_context: ssl.SSLContext | None = None
     # Set for XOAUTH2 (Microsoft 365 turns off password SMTP AUTH): returns a fresh token.
     token_provider: Callable[[], str] | None = None
+    # Set when the server files what it accepts in a Sent folder we can read.
+    sent_copies: SentCopies | None = None
     _client: smtplib.SMTP | None = field(default=None, init=False, repr=False)
 
     def _context(self) -> ssl.SSLContext:
@@ -141,6 +160,16 @@ class SmtpTransport:
             # treat it as a refusal rather than assume delivery.
             raise PermanentFailure(f"refused: {refused}")
 
+    def delivered(self, message_id: str) -> bool | None:
+        """Look for the message in the Sent folder, if one is set; None when we cannot."""
+        if self.sent_copies is None:
+            return None
+        try:
+            return self.sent_copies.holds(message_id)
+        except Exception as exc:  # noqa: BLE001 - not knowing means sending again
+            log.warning("cannot look in the Sent folder (%s); sending again", type(exc).__name__)
+            return None
+
     def close(self) -> None:
         """End the connection, if one is open (a dead one is simply dropped)."""
         client, self._client = self._client, None
@@ -160,10 +189,18 @@ class FolderTransport:
     def send(self, message: EmailMessage) -> None:
         """Write the message; its file name comes from its Message-ID, so a resend overwrites."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = str(message["Message-ID"]).strip("<>").replace("/", "_").replace("@", "_at_")
-        tmp = self.folder / f".{name}.tmp"
+        path = self._path(str(message["Message-ID"]))
+        tmp = path.with_name(f".{path.stem}.tmp")
         tmp.write_bytes(bytes(message))
-        tmp.replace(self.folder / f"{name}.eml")
+        tmp.replace(path)
+
+    def delivered(self, message_id: str) -> bool | None:
+        """The file is there (written whole: it is renamed into place) or it is not."""
+        return self._path(message_id).exists()
+
+    def _path(self, message_id: str) -> Path:
+        name = message_id.strip("<>").replace("/", "_").replace("@", "_at_")
+        return self.folder / f"{name}.eml"
 
     def close(self) -> None:
         """Nothing to close."""

@@ -1,20 +1,25 @@
 """The outbox queue: rows written with the record, sent later by notifications.sender.
 
-A row is claimed inside a transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
-several senders never take the same row), sent, and marked in that same transaction.
-A crash between sending and the commit means one resend with the same Message-ID,
-which the recipient's mail client recognises; it never means a lost notification.
+Handing a message to an SMTP server and recording that it was handed over can never be
+one atomic step: a crash can fall between the server's "250" and our commit. So the
+hand-over is bracketed. `claim_next` takes a due row (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so several senders never take the same row) and commits the time its
+hand-over started *before* anyone talks to the server; `record_sent` / `record_failure`
+clear it. A row still marked after `lease` has passed had its sender die mid-hand-over:
+it comes back `in_doubt`, and the sender asks the mail system whether the message got
+there (the Sent folder) before sending it again. A notification is never lost; it is
+sent twice only if the crash came at that instant and the mail system cannot tell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
+from storage.audit import record_event
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.tables import OutboxMessage
@@ -23,21 +28,79 @@ PENDING = "pending"
 SENT = "sent"
 DEAD = "dead"
 BOUNCED = "bounced"  # accepted by our server, then reported undeliverable
+# How long a hand-over may take before it counts as interrupted: well over the SMTP
+# timeouts of connecting, signing in and sending one message.
+HANDOVER_LEASE = timedelta(minutes=5)
 
 
-@contextmanager
-def claim_next(engine: Engine, now: datetime | None = None) -> Iterator[OutboxMessage | None]:
-    """Yield the next due pending row (locked) or None; changes to it commit on exit."""
+@dataclass(frozen=True)
+class Claim:
+    """A row taken for sending; `in_doubt` when an earlier hand-over of it never ended."""
+
+    row: OutboxMessage
+    in_doubt: bool
+
+
+def claim_next(
+    engine: Engine, now: datetime | None = None, lease: timedelta = HANDOVER_LEASE
+) -> Claim | None:
+    """Take the next due row, marking (and committing) that its hand-over starts now.
+
+    Rows whose hand-over started less than `lease` ago are left alone: another sender
+    may be talking to the server about them right now.
+    """
     moment = now or utcnow()
     with session_scope(engine) as session:
         row = session.exec(
             select(OutboxMessage)
-            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= moment)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.next_attempt_at <= moment,
+                or_(
+                    col(OutboxMessage.handover_started_at).is_(None),
+                    col(OutboxMessage.handover_started_at) < moment - lease,
+                ),
+            )
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
-        yield row
+        if row is None:
+            return None
+        in_doubt = row.handover_started_at is not None
+        row.handover_started_at = moment
+        session.add(row)
+    return Claim(row, in_doubt)
+
+
+def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> OutboxMessage:
+    """The server has the message; `confirmed`: found there after an interrupted hand-over."""
+    with session_scope(engine) as session:
+        row = _ended(session, row_id)
+        mark_sent(row)
+        if confirmed:
+            detail = "found in the Sent folder after an interrupted hand-over"
+            record_event(session, "system", "outbox", row_id, "confirmed sent", utcnow(), detail)
+        return row
+
+
+def record_failure(
+    engine: Engine, row_id: int, error: str, retry_in: timedelta | None
+) -> OutboxMessage:
+    """The hand-over failed: retry after `retry_in`, or never (dead) when it is None."""
+    with session_scope(engine) as session:
+        row = _ended(session, row_id)
+        mark_failed(row, error, retry_in)
+        return row
+
+
+def _ended(session: Session, row_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        raise LookupError(f"outbox row {row_id} vanished while it was being sent")
+    row.handover_started_at = None
+    session.add(row)
+    return row
 
 
 def mark_sent(row: OutboxMessage) -> None:

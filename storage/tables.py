@@ -166,6 +166,11 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+    handover_started_at: datetime | None = Field(
+        default=None,
+        description="Set (committed) before an SMTP hand-over starts, cleared when it ends: "
+        "still set after a crash means the hand-over's result is unknown",
+    )
 
 
 class AuditEvent(SQLModel, table=True):

@@ -326,6 +326,14 @@ class ImapSource:
         criteria: list[Any] = ["SINCE", self.since] if self.since else ["ALL"]
         return sorted(int(u) for u in client.search(criteria))
 
+    def holds(self, message_id: str) -> bool:
+        """True when the watched folder has a message with this Message-ID header (so an
+        ImapSource watching the Sent folder answers `notifications.transport.SentCopies`)."""
+        found = self._retrying(
+            "search", lambda client: client.search(["HEADER", "Message-ID", message_id])
+        )
+        return bool(found)
+
     def count_waiting(self) -> int:
         """How many messages `fetch` would yield now (for a progress bar)."""
         return len(self._retrying("search", self._search))

@@ -26,8 +26,10 @@ from .process import ServerProcess
 
 USER = "referrals@example.test"
 PASSWORD = "secret"
-# The folders the intake service files messages into; Dovecot creates them on first login.
-EXTRA_FOLDERS = ("Processed", "Quarantine", "Ignored")
+# The folders the intake service files messages into, and the Sent folder where a test's
+# SMTP server may file a copy of what it accepts (as Microsoft 365 does); Dovecot creates
+# them on first login.
+EXTRA_FOLDERS = ("Processed", "Quarantine", "Ignored", "Sent")
 ALL_FOLDERS = ("INBOX", *EXTRA_FOLDERS)
 # When run as root: mail and internal processes run as nobody/nogroup (65534). Root itself is
 # refused by Dovecot's default first_valid_uid (500). As non-root, everything runs as the

@@ -6,7 +6,7 @@ import email
 import email.policy
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import TracebackType
@@ -43,6 +43,9 @@ class CapturingHandler:
         self.fail_recipients: dict[str, str] = dict(fail_recipients or {})
         self.data_reply = data_reply
         self.messages: list[CapturedMessage] = []
+        # Called with each accepted message before the "250": set it to file a copy in a
+        # Sent folder, as Microsoft 365 does with mail sent by SMTP submission.
+        self.keep_sent_copy: Callable[[bytes], None] | None = None
         # The handler runs on the controller's event-loop thread; tests wait on this.
         self._changed = threading.Condition()
 
@@ -67,6 +70,8 @@ class CapturingHandler:
         if self.data_reply is not None:
             return self.data_reply
         data = envelope.original_content or b""
+        if self.keep_sent_copy is not None:
+            self.keep_sent_copy(data)
         captured = CapturedMessage(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),

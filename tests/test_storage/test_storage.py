@@ -14,7 +14,14 @@ from storage import messages, outbox
 from storage.db import make_engine, session_scope, upgrade
 from storage.messages import ServerIdentity
 from storage.references import next_reference
-from storage.tables import InboundMessage, MessageState, OutboxMessage, Outcome, RawMessage
+from storage.tables import (
+    AuditEvent,
+    InboundMessage,
+    MessageState,
+    OutboxMessage,
+    Outcome,
+    RawMessage,
+)
 
 RAW = b"From: a@example.test\r\nMessage-ID: <one@example.test>\r\n\r\nhello\r\n"
 
@@ -130,21 +137,45 @@ def test_outbox_claims_only_due_rows_and_records_failures(engine: Engine) -> Non
     now = datetime.now(UTC)
     due = _outbox_row(engine, now - timedelta(seconds=1))
     later = _outbox_row(engine, now + timedelta(hours=1))
-    with outbox.claim_next(engine, now) as row:
-        assert row is not None and row.id == due
-        outbox.mark_failed(row, "451 try later", timedelta(minutes=5))
-    with outbox.claim_next(engine, now) as row:
-        assert row is None  # the failed row now waits five minutes; the other is not due
-    with outbox.claim_next(engine, now + timedelta(minutes=10)) as row:
-        assert row is not None and row.id == due  # its retry is due now
-        outbox.mark_failed(row, "550 no such user", None)
-    with outbox.claim_next(engine, now + timedelta(hours=2)) as row:
-        assert row is not None and row.id == later  # a dead row is never claimed again
-        outbox.mark_sent(row)
+    claim = outbox.claim_next(engine, now)
+    assert claim is not None and claim.row.id == due and not claim.in_doubt
+    outbox.record_failure(engine, due, "451 try later", timedelta(minutes=5))
+    assert outbox.claim_next(engine, now) is None  # the failed row waits; the other is not due
+    claim = outbox.claim_next(engine, now + timedelta(minutes=10))
+    assert claim is not None and claim.row.id == due  # its retry is due now
+    outbox.record_failure(engine, due, "550 no such user", None)
+    claim = outbox.claim_next(engine, now + timedelta(hours=2))
+    assert claim is not None and claim.row.id == later  # a dead row is never claimed again
+    outbox.record_sent(engine, later)
     with session_scope(engine) as session:
-        statuses = {r.id: (r.status, r.attempts, r.last_error) for r in outbox.rows(session)}
-    assert statuses[due] == ("dead", 2, "550 no such user")
-    assert statuses[later] == ("sent", 1, None)
+        rows = {r.id: r for r in outbox.rows(session)}
+    assert (rows[due].status, rows[due].attempts, rows[due].last_error) == (
+        "dead",
+        2,
+        "550 no such user",
+    )
+    assert (rows[later].status, rows[later].attempts, rows[later].last_error) == ("sent", 1, None)
+    assert rows[due].handover_started_at is None and rows[later].handover_started_at is None
+
+
+def test_an_unfinished_hand_over_is_left_alone_then_comes_back_in_doubt(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    row_id = _outbox_row(engine, now - timedelta(seconds=1))
+    claim = outbox.claim_next(engine, now)
+    assert claim is not None and not claim.in_doubt
+    with session_scope(engine) as session:
+        stored = session.get(OutboxMessage, row_id)
+        assert stored is not None and stored.handover_started_at is not None  # committed
+    # Its sender died here, mid-hand-over. Within the lease another sender may still be
+    # talking to the server about it: nobody else takes it.
+    lease = timedelta(minutes=5)
+    assert outbox.claim_next(engine, now + timedelta(minutes=4), lease) is None
+    again = outbox.claim_next(engine, now + timedelta(minutes=6), lease)
+    assert again is not None and again.row.id == row_id and again.in_doubt
+    outbox.record_sent(engine, row_id, confirmed=True)
+    with session_scope(engine) as session:
+        events = [(e.entity, e.entity_id, e.action) for e in session.exec(select(AuditEvent)).all()]
+    assert ("outbox", row_id, "confirmed sent") in events
 
 
 def test_upgrading_a_database_that_holds_referrals_keeps_them(database_url: str) -> None:
