@@ -122,7 +122,9 @@ def possible_duplicates(session: Session, referral: Referral) -> list[Referral]:
     similar name, or the same (normalised) name when either date of birth is missing."""
     if not referral.child_name:
         return []
-    query = select(Referral).where(
+    # Names and dates only: with thousands of referrals, loading each whole record to
+    # compare two short strings would cost far more than the comparison.
+    query = sa_select(col(Referral.id), col(Referral.child_name), col(Referral.child_dob)).where(
         col(Referral.id) != referral.id,
         col(Referral.child_name).is_not(None),
         col(Referral.purged_at).is_(None),
@@ -131,16 +133,23 @@ def possible_duplicates(session: Session, referral: Referral) -> list[Referral]:
         query = query.where(
             (col(Referral.child_dob) == referral.child_dob) | col(Referral.child_dob).is_(None)
         )
-    found = []
+    matches = []
     own = name_key(referral.child_name)
-    for other in session.exec(query.order_by(col(Referral.received_at), col(Referral.id))):
-        assert other.child_name is not None
-        if referral.child_dob is not None and other.child_dob is not None:
-            if similar_names(referral.child_name, other.child_name):
-                found.append(other)
-        elif own and name_key(other.child_name) == own:
-            found.append(other)
-    return found
+    for other_id, name, dob in session.execute(query):
+        if referral.child_dob is not None and dob is not None:
+            if similar_names(referral.child_name, name):
+                matches.append(other_id)
+        elif own and name_key(name) == own:
+            matches.append(other_id)
+    if not matches:
+        return []
+    return list(
+        session.exec(
+            select(Referral)
+            .where(col(Referral.id).in_(matches))
+            .order_by(col(Referral.received_at), col(Referral.id))
+        )
+    )
 
 
 # --------------------------------------------------------------------------- dashboard

@@ -14,9 +14,9 @@ It prints figures; it is not a test. Steps:
 
 Run from the project root:
 
-    .venv/bin/python bench/queue.py
-    .venv/bin/python bench/queue.py --n 20000 --repeat 50
-    .venv/bin/python bench/queue.py --database-url postgresql+psycopg://root@127.0.0.1:5432/queue_bench
+    .venv/bin/python bench/review_queue.py
+    .venv/bin/python bench/review_queue.py --n 20000 --repeat 50
+    .venv/bin/python bench/review_queue.py --database-url postgresql+psycopg://root@127.0.0.1:5432/queue_bench
 
 Each request also writes its audit line (every view is audited), so that cost is counted.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is bench/queue.py, and Python puts a script's folder first on the path: the
+# This file is bench/review_queue.py, and Python puts a script's folder first on the path: the
 # standard library's `queue` (which asyncio and anyio import) would be this file. Take
 # the folder off the path before anything imports it; put the project root on instead.
 HERE = Path(__file__).resolve().parent
@@ -48,8 +48,8 @@ from urllib.parse import urlencode  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, insert  # noqa: E402
 
-from intake.duedates import due_dates  # noqa: E402
 from intake.settings import Settings  # noqa: E402
+from parsers.statutory import due_dates  # noqa: E402
 from review.app import create_app  # noqa: E402
 from review.users import add_user  # noqa: E402
 from storage.db import make_engine, session_scope, upgrade  # noqa: E402
