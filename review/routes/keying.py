@@ -7,6 +7,7 @@ referral is stored with its reply and SIRG alerts in one transaction, audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -18,7 +19,14 @@ from parsers.formdef import FormDef, load_form
 from parsers.mime import parse_message, reply_address
 from parsers.sniff import sniff
 from review.auth import SignedIn, require
-from review.keying import Keyed, KeyedFrom, create_referral, entry_sections, keyed_record
+from review.keying import (
+    GRID_ROWS,
+    Keyed,
+    KeyedFrom,
+    create_referral,
+    entry_sections,
+    keyed_record,
+)
 from review.render import flash, page
 from review.routes import DbEngine, Now, file_response, see_other, shown_inline
 from review.routes.quarantine import workable
@@ -32,7 +40,25 @@ from storage.tables import Attachment
 
 router = APIRouter()
 # Inputs of the page that are not answers on the form.
-CONTROLS = ("csrf_token", "source", "acknowledge")
+CONTROLS = ("csrf_token", "source", "acknowledge", "grid_rows", "more")
+MORE_ROWS = 5  # added to every table by "Add more rows"
+MAX_ROWS = 60
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The page's own settings, kept when it is shown again."""
+
+    source: str  # "email" or "file-<attachment id>"
+    acknowledge: bool
+    rows: int = GRID_ROWS  # blank rows in each table
+
+
+def _rows(value: object) -> int:
+    try:
+        return max(GRID_ROWS, min(MAX_ROWS, int(str(value))))
+    except ValueError:
+        return GRID_ROWS
 
 
 def _context(db: Session, held: HeldMessage) -> dict[str, Any]:
@@ -53,8 +79,7 @@ def _render(
     held: HeldMessage,
     form: FormDef,
     keyed: Keyed | None,
-    source: str,
-    acknowledge: bool,
+    entry: Entry,
     status_code: int = 200,
 ) -> HTMLResponse:
     return page(
@@ -62,12 +87,11 @@ def _render(
         "keying.html",
         status_code,
         form=form,
-        sections=entry_sections(form),
+        sections=entry_sections(form, entry.rows),
         mandatory=set(form.mandatory_keys()),
         entered=keyed.entered if keyed else {},
         errors=keyed.errors if keyed else {},
-        source=source,
-        acknowledge=acknowledge,
+        entry=entry,
         **_context(db, held),
     )
 
@@ -86,7 +110,7 @@ def keying_page(
         record_event(db, user.name, "message", message_id, "viewed", now, "to key a referral")
         sources = keying_sources(db, message_id)
         first = f"file-{sources[0].id}" if sources else "email"
-        return _render(request, db, held, load_form(), None, first, True)
+        return _render(request, db, held, load_form(), None, Entry(first, True))
 
 
 @router.post("/quarantine/{message_id}/referral", response_class=HTMLResponse)
@@ -104,31 +128,38 @@ async def create(
         for k in submitted
         if k not in CONTROLS
     }
-    source = str(submitted.get("source") or "email")
-    acknowledge = submitted.get("acknowledge") == "1"
+    entry = Entry(
+        str(submitted.get("source") or "email"),
+        submitted.get("acknowledge") == "1",
+        _rows(submitted.get("grid_rows")),
+    )
     form = load_form()
-    keyed = keyed_record(form, entry_sections(form), posted)
+    keyed = keyed_record(form, entry_sections(form, entry.rows), posted)
     settings = request.app.state.settings
     with session_scope(engine) as db:
         held = workable(db, message_id)
-        attachment_id = _source_id(db, message_id, source)
+        attachment_id = _source_id(db, message_id, entry.source)
+        if submitted.get("more") == "1":
+            # More blank rows asked for: the same page, everything typed kept, nothing stored.
+            more = replace(entry, rows=min(MAX_ROWS, entry.rows + MORE_ROWS))
+            return _render(request, db, held, form, Keyed(entered=keyed.entered), more)
         if not keyed.ok:
-            return _render(request, db, held, form, keyed, source, acknowledge, 400)
+            return _render(request, db, held, form, keyed, entry, 400)
         if not keyed.record:
             keyed.errors["_"] = "nothing was entered"
-            return _render(request, db, held, form, keyed, source, acknowledge, 400)
+            return _render(request, db, held, form, keyed, entry, 400)
         try:
             routing = load_routing(settings.routing_file)
         except RoutingError as exc:
             # Without routing no SIRG member would hear of the referral: refuse rather
             # than store one nobody is told about.
             keyed.errors["_"] = f"the alert routing file cannot be read ({exc}); ask the operator"
-            return _render(request, db, held, form, keyed, source, acknowledge, 503)
+            return _render(request, db, held, form, keyed, entry, 503)
         referral = create_referral(
             db,
             form,
             keyed,
-            KeyedFrom(message_id, attachment_id, user.name, acknowledge),
+            KeyedFrom(message_id, attachment_id, user.name, entry.acknowledge),
             settings.mail_config,
             routing,
             now,

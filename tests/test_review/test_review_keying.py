@@ -237,3 +237,30 @@ def test_only_officers_key_referrals_and_never_from_a_virus(site: Site) -> None:
         made = db.exec(select(Referral)).first()
         assert made is not None
     assert officer.get(f"/quarantine/{made.message_id}/referral").status_code == 404
+
+
+def test_more_rows_keep_what_was_typed_and_store_nothing(site: Site) -> None:
+    message_id = rejected_scan(site, "scan-5")
+    client = site.client("olly")
+    source = ("source", f"file-{_source(site, message_id)}")
+    typed = [source, ("child.name", "Zoë Ahmed"), ("household[4].name", "Aisha Ahmed")]
+    page = _post(site, client, message_id, [*typed, ("grid_rows", "5"), ("more", "1")])
+    assert page.status_code == 200
+    assert 'name="household[9].name"' in page.text and 'name="household[10].name"' not in page.text
+    assert 'value="Aisha Ahmed"' in page.text and 'value="Zoë Ahmed"' in page.text
+    assert 'name="grid_rows" value="10"' in page.text
+    with session_scope(site.engine) as db:
+        assert db.exec(select(Referral).where(Referral.message_id == message_id)).first() is None
+    # A row typed into the added rows is stored, as the first row of its table.
+    response = _post(
+        site,
+        client,
+        message_id,
+        [*typed[:2], ("household[8].name", "Aisha Ahmed"), ("grid_rows", "10")],
+    )
+    assert response.status_code == 303
+    reference = response.headers["location"].rsplit("/", 1)[1]
+    with session_scope(site.engine) as db:
+        referral = db.exec(select(Referral).where(Referral.reference == reference)).one()
+    assert referral.record["household"] == [{"name": "Aisha Ahmed"}]
+    assert referral.provenance["household[0].name"]["raw"] == "Aisha Ahmed"
