@@ -217,6 +217,21 @@ def correct_value(
     return correction
 
 
+def add_row(session: Session, referral: Referral, grid_key: str, actor: str, now: datetime) -> int:
+    """Append an empty row to one of the record's grids (a row the reader missed, or one
+    the sender added later); its cells are then filled in as corrections. Returns the new
+    row's index. The caller checks that the form has this grid."""
+    assert referral.id is not None
+    rows = referral.record.get(grid_key)
+    kept = copy.deepcopy(rows) if isinstance(rows, list) else []
+    # A new dict (not an in-place edit) so SQLAlchemy sees the JSON column change.
+    referral.record = {**referral.record, grid_key: [*kept, {}]}
+    referral.updated_at = now
+    session.add(referral)
+    record_event(session, actor, "referral", referral.id, "row added", now, grid_key)
+    return len(kept)
+
+
 def set_derived(
     session: Session, referral: Referral, complete: bool, urgent: bool, actor: str, now: datetime
 ) -> None:

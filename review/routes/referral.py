@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -324,6 +325,30 @@ def correct(
             workflow.set_derived(db, referral, complete, urgent, user.name, now)
     flash(request, f"{target.label}: corrected." if done else f"{target.label}: no change.")
     return see_other(f"/referrals/{reference}#{field_id(key)}")
+
+
+@router.post("/referrals/{reference}/rows")
+def add_row(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    grid: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Add an empty row to a table of the record, then correct its first cell."""
+    with session_scope(engine) as db:
+        referral = _referral(db, reference)
+        if referral.purged_at is not None:
+            raise HTTPException(409, "Personal data was removed from this referral.")
+        try:
+            grid_def = form_for(referral).grid(grid)
+        except KeyError:
+            raise HTTPException(404, "The form has no such table.") from None
+        index = workflow.add_row(db, referral, grid_def.key, user.name, now)
+    first = f"{grid_def.key}[{index}].{grid_def.columns[0].key}"
+    flash(request, f"{grid_def.title}: row {index + 1} added; fill in its cells.")
+    return see_other(f"/referrals/{reference}/correct?key={quote(first)}")
 
 
 @router.post("/referrals/{reference}/purge")

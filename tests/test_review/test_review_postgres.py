@@ -7,14 +7,14 @@ from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from review_support import PASSWORD, Clock, add_referral, login, token
+from review_support import PASSWORD, Clock, Site, add_referral, login, rejected_scan, token
 from sqlmodel import select
 
 from intake.settings import Settings
 from review.app import create_app
 from review.users import add_user
 from storage.db import make_engine, session_scope
-from storage.tables import AuditEvent, ReferralCorrection
+from storage.tables import Attachment, AuditEvent, ReferralCorrection
 from storage.workflow import by_reference
 
 
@@ -70,5 +70,42 @@ def test_queue_search_and_work_on_postgresql(postgres_url: str, tmp_path: Path) 
             assert referral.record["criteria"] == criteria
             assert db.exec(select(ReferralCorrection)).one().before is None
             assert len(db.exec(select(AuditEvent).where(AuditEvent.actor == "olly")).all()) >= 6
+    finally:
+        engine.dispose()
+
+
+def test_keying_a_referral_by_hand_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    engine = make_engine(postgres_url)
+    clock = Clock()
+    site = Site(create_app(settings, engine=engine, clock=clock), engine, clock, settings)
+    try:
+        add_user(engine, "olly", "officer", PASSWORD)
+        scanned = rejected_scan(site, "pg-scan")
+        in_body = rejected_scan(site, "pg-body", attach_scan=False)
+        client = site.client("olly")
+        made = []
+        for message_id, source in ((scanned, "file"), (in_body, "email")):
+            if source == "file":
+                with session_scope(engine) as db:
+                    attachment = db.exec(
+                        select(Attachment).where(Attachment.message_id == message_id)
+                    ).one()
+                source = f"file-{attachment.id}"
+            csrf = token(client, f"/quarantine/{message_id}/referral")
+            response = client.post(
+                f"/quarantine/{message_id}/referral",
+                data={"csrf_token": csrf, "source": source, "child.name": "Zoë O'Neill"},
+                follow_redirects=False,
+            )
+            assert response.status_code == 303, response.text
+            made.append(response.headers["location"].rsplit("/", 1)[1])
+        assert made == ["SIRG-2026-0001", "SIRG-2026-0002"]  # numbered without gaps
+        with session_scope(engine) as db:
+            keyed = [by_reference(db, r) for r in made]
+            assert all(r is not None and r.status == "needs_info" for r in keyed)
+            assert all(r is not None and r.child_name == "Zoë O'Neill" for r in keyed)
+            email_copy = db.get(Attachment, keyed[1].attachment_id)  # type: ignore[union-attr]
+            assert email_copy is not None and email_copy.filename.endswith(".eml")
     finally:
         engine.dispose()

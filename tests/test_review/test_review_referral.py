@@ -183,6 +183,51 @@ def test_correcting_names_and_grid_cells_keeps_the_queue_columns_in_step(site: S
     assert "SIRG-2026-0001" in client.get("/?q=lily-may").text
 
 
+def test_an_officer_adds_a_row_the_reader_missed_and_fills_it_in(site: Site) -> None:
+    client = site.client("olly")
+    with session_scope(site.engine) as db:
+        referral = by_reference(db, "SIRG-2026-0001")
+        assert referral is not None
+        before = list(referral.record.get("household") or [])
+    page = client.get("/referrals/SIRG-2026-0001").text
+    assert 'name="grid" value="household"' in page
+    csrf = token(client)
+    added = client.post(
+        "/referrals/SIRG-2026-0001/rows",
+        data={"csrf_token": csrf, "grid": "household"},
+        follow_redirects=False,
+    )
+    n = len(before)
+    assert added.status_code == 303
+    assert added.headers["location"].endswith(f"correct?key=household%5B{n}%5D.name")
+    form = client.get(added.headers["location"])
+    assert form.status_code == 200 and f"row {n + 1}: Name" in form.text
+    client.post(
+        "/referrals/SIRG-2026-0001/correct",
+        data={
+            "csrf_token": csrf,
+            "key": f"household[{n}].name",
+            "value": "Grandmother, Jo Kavanagh",
+        },
+    )
+    bad = client.post(
+        "/referrals/SIRG-2026-0001/rows",
+        data={"csrf_token": csrf, "grid": "not_a_table"},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 404
+    with session_scope(site.engine) as db:
+        referral = by_reference(db, "SIRG-2026-0001")
+        assert referral is not None
+        actions = [
+            (e.action, e.detail)
+            for e in db.exec(select(AuditEvent).where(AuditEvent.entity_id == referral.id))
+        ]
+    assert referral.record["household"][:n] == before  # the rows read stay as they were
+    assert referral.record["household"][n] == {"name": "Grandmother, Jo Kavanagh"}
+    assert ("row added", "household") in actions
+
+
 def test_filling_every_missing_answer_makes_a_referral_complete(site: Site) -> None:
     client = site.client("olly")
     csrf = token(client)
