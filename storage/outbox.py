@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, or_, text
 from sqlmodel import Session, col, select
 
 from storage.audit import record_event
@@ -51,6 +51,10 @@ def claim_next(
     """
     moment = now or utcnow()
     with session_scope(engine) as session:
+        if engine.dialect.name == "sqlite":
+            # SQLite has no row locks: take its write lock first (waiting as long as
+            # busy_timeout allows), so two processes can never read the same due row.
+            session.execute(text("UPDATE outbox SET id = id WHERE 0"))
         row = session.exec(
             select(OutboxMessage)
             .where(
