@@ -21,8 +21,7 @@ from sqlmodel import Session, select
 
 from intake.pipeline import decide, new_context
 from intake.pipeline import file as file_stage
-from intake.pipeline.context import MustWait
-from intake.pipeline.file import Filing
+from intake.pipeline.context import Filing, MustWait
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from intake.sources.base import Destination, FetchedMessage, MailSource

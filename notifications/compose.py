@@ -47,7 +47,7 @@ def uk_date(day: date | None) -> str:
     return day.strftime("%A %d %B %Y") if day else ""
 
 
-def _row(
+def outbox_row(
     config: MailConfig,
     kind: str,
     to_addr: str,
@@ -109,7 +109,7 @@ def reply_row(
         config.templates_dir,
     )
     kind = "ack" if outcome == "referral" else outcome
-    return _row(
+    return outbox_row(
         config,
         kind,
         to_addr,
@@ -155,7 +155,7 @@ def alert_rows(
         context = alert_context(referral, config, internal) | {"name": rep.name}
         mail = render("alert", context, config.templates_dir)
         rows.append(
-            _row(
+            outbox_row(
                 config,
                 "alert",
                 rep.email,
@@ -188,7 +188,9 @@ def security_rows(config: MailConfig, routing: Routing, reason: str) -> list[Out
             },
             config.templates_dir,
         )
-        rows.append(_row(config, "security", rep.email, mail, None, None, None, "auto-generated"))
+        rows.append(
+            outbox_row(config, "security", rep.email, mail, None, None, None, "auto-generated")
+        )
     return rows
 
 
@@ -201,4 +203,4 @@ def operations_row(
         {"headline": headline, "detail": detail, "advice": advice},
         config.templates_dir,
     )
-    return _row(config, "operations", to_addr, mail, None, None, None, "auto-generated")
+    return outbox_row(config, "operations", to_addr, mail, None, None, None, "auto-generated")

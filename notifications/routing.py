@@ -73,6 +73,10 @@ class Routing(BaseModel):
     def _domains(cls, value: list[str]) -> list[str]:
         return [d.lower().lstrip("@") for d in value]
 
+    def team_addresses(self) -> list[str]:
+        """The LSCP team: business managers, who hear of mail nobody else is assigned."""
+        return [r.email for r in self.representatives if r.role == "business_manager"]
+
     def is_internal(self, address: str) -> bool:
         """True for an address in one of the allowed internal domains (or their subdomains)."""
         domain = address.rsplit("@", 1)[-1].lower()

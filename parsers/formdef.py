@@ -201,6 +201,12 @@ class FormDef(BaseModel):
                 return g
         raise KeyError(key)
 
+    def plain_label(self, key: str) -> str:
+        """A field's label as a sentence names it ("Date of birth", without the ' *')."""
+        if not self.has_field(key):
+            return key
+        return self.field(key).label.strip().removesuffix("*").strip()
+
     def mandatory_keys(self) -> list[str]:
         """Keys that must be answered, in form order."""
         return [f.key for f in self._fields if f.mandatory]

@@ -63,7 +63,7 @@ class ParsedForm:
         Grid keys work too: "household", "household.dob" and "household[2].dob".
         """
         if self.definition.has_field(key):
-            return self.definition.field(key).label.strip().removesuffix("*").strip()
+            return self.definition.plain_label(key)
         m = re.fullmatch(r"([\w.]+?)(?:\[(\d+)\])?(?:\.(\w+))?", key)
         for grid in self.definition.grids if m else []:
             if m and m.group(1) == grid.key:

@@ -29,7 +29,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from intake.settings import Settings
 from review.auth import CsrfFailed, Forbidden, LoginRequired, csrf_guard
 from review.render import CSS_HASH, page
-from review.routes import admin, audit, auth, dashboard, keying, quarantine, queue, referral
+from review.routes import (
+    admin,
+    audit,
+    auth,
+    conversation,
+    dashboard,
+    keying,
+    quarantine,
+    queue,
+    referral,
+)
 from review.secret import secret_key
 from review.sessions import SessionGate
 from storage import crypto
@@ -117,7 +127,17 @@ def create_app(
     app.state.engine = engine
     app.state.clock = clock
     app.state.settings = settings
-    for module in (auth, queue, referral, quarantine, keying, dashboard, audit, admin):
+    for module in (
+        auth,
+        queue,
+        referral,
+        conversation,
+        quarantine,
+        keying,
+        dashboard,
+        audit,
+        admin,
+    ):
         app.include_router(module.router)
 
     @app.get("/health")

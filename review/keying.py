@@ -21,11 +21,11 @@ from notifications.routing import Routing
 from parsers.formdef import FormDef
 from parsers.mime import parse_message, reply_address
 from parsers.schema import check_record
-from parsers.statutory import UK, due_dates, is_urgent
 from review.record import Editable, GridView, clean_value, column_editable, field_editable
+from storage import referrals
 from storage.audit import record_event
 from storage.messages import raw_bytes
-from storage.referrals import NewReferral, add_referral, email_attachment, mark_keyed
+from storage.referrals import FormReading, email_attachment, mark_keyed
 from storage.tables import Attachment, InboundMessage, Referral
 
 GRID_ROWS = 5  # blank rows offered for each grid; empty rows are left out of the record
@@ -192,24 +192,20 @@ def create_referral(
         attachment_id = source.attachment_id
         where = f"keyed in by hand by {source.actor} from {attachment.filename}"
         filename = attachment.filename
-    panel_due, rapid_due = due_dates(message.received_at)
     complete = not keyed.missing
-    referral = add_referral(
+    referral = referrals.create_referral(
         db,
-        NewReferral(
+        FormReading(
             message_id=source.message_id,
             attachment_id=attachment_id,
             form_id=form.id,
             record=keyed.record,
             problems=problems(form, keyed),
             provenance=provenance(keyed, where),
-            complete=complete,
-            urgent=is_urgent(keyed.record),
-            received_at=message.received_at,
-            reference_year=message.received_at.astimezone(UK).year,
-            panel_due=panel_due,
-            rapid_review_due=rapid_due,
         ),
+        aware_at=message.received_at,
+        actor=source.actor,
+        now=now,
     )
     assert referral.id is not None
     mark_keyed(message, source.actor)
@@ -221,7 +217,6 @@ def create_referral(
     to_addr = reply_address(parse_message(raw_bytes(db, source.message_id)))
     if source.acknowledge and to_addr is not None:
         outcome = "referral" if complete else "needs_info"
-        labels = {f.key: field_editable(f).label for f in form.fields}
         db.add(
             reply_row(
                 mail,
@@ -236,7 +231,9 @@ def create_referral(
                         "reason": "",
                         "reference": referral.reference,
                         "initials": initials(referral.child_name),
-                        "problems": [f"{labels.get(k, k)} (not completed)" for k in keyed.missing],
+                        "problems": [
+                            f"{form.plain_label(k)} (not completed)" for k in keyed.missing
+                        ],
                     }
                 ],
                 referrals=[referral],

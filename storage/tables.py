@@ -31,6 +31,26 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
+    FOLLOW_UP = "follow_up"  # joined a referral's conversation (no new referral)
+
+
+class LinkHow(StrEnum):
+    """Why an email belongs to a referral's conversation."""
+
+    FIRST = "first"  # the referral was made from it
+    REPLY = "reply"  # its In-Reply-To/References name a message of the referral
+    SUBJECT = "subject"  # the reference in its subject, from someone already on the thread
+    BY_HAND = "by_hand"  # an officer linked it
+
+
+class LinkEffect(StrEnum):
+    """What an email did to the referral it joined."""
+
+    CREATED = "created"  # the referral was made from it
+    VERSION = "version"  # a filled form for the same child: a new version of the record
+    SIBLING = "sibling"  # a form for another child: a new referral, linked to this one
+    FOLLOW_UP = "follow_up"  # other documents or text, added to the timeline
+    AUTOMATIC = "automatic"  # an auto-reply or bounce about the referral, never answered
 
 
 class InboundMessage(SQLModel, table=True):
@@ -59,6 +79,14 @@ class InboundMessage(SQLModel, table=True):
     processed_at: datetime | None = None
     server_done: bool = Field(default=False, description="Moved/marked on the mail server")
     server_folder: str | None = Field(default=None, max_length=300)
+    sender: str | None = Field(
+        default=None, max_length=320, description="From address, lower case (not Reply-To)"
+    )
+    mentions: str | None = Field(
+        default=None,
+        max_length=20,
+        description="A reference quoted by a sender not on that referral's thread: not joined",
+    )
 
 
 class RawMessage(SQLModel, table=True):
@@ -132,6 +160,27 @@ class Referral(SQLModel, table=True):
     legal_hold: bool = Field(
         default=False, description="Kept whole whatever its age: never purged while set"
     )
+    version: int = Field(default=1, description="Raised by each later form for the same child")
+    sibling_of: int | None = Field(
+        default=None, foreign_key="referral.id", description="Made from a follow-up to this one"
+    )
+    new_mail: bool = Field(default=False, description="A follow-up no officer has opened yet")
+
+
+class ReferralMessage(SQLModel, table=True):
+    """An email in a referral's conversation: how it joined and what it did."""
+
+    __tablename__ = "referral_message"
+    __table_args__ = (UniqueConstraint("referral_id", "message_id", name="uq_referral_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    message_id: int = Field(foreign_key="inbound_message.id", index=True)
+    how: str = Field(max_length=20, description="a LinkHow")
+    effect: str = Field(max_length=20, description="a LinkEffect")
+    version: int | None = Field(default=None, description="The record version it made")
+    actor: str = Field(max_length=100, description="'system' or the officer who linked it")
+    at: datetime
 
 
 class ReferenceCounter(SQLModel, table=True):
@@ -202,6 +251,9 @@ class ReviewUser(SQLModel, table=True):
     session_version: int = Field(default=1, description="Raised to end every open session")
     created_at: datetime
     last_login_at: datetime | None = None
+    email: str | None = Field(
+        default=None, max_length=320, description="Where news of assigned referrals goes"
+    )
 
 
 class ReferralCorrection(SQLModel, table=True):

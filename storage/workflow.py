@@ -379,6 +379,7 @@ class QueueRow:
     status: str
     complete: bool
     assigned_to: str | None
+    new_mail: bool = False  # a follow-up no officer has opened yet
 
 
 _QUEUE_COLUMNS = (
@@ -392,6 +393,7 @@ _QUEUE_COLUMNS = (
     col(Referral.status),
     col(Referral.complete),
     col(Referral.assigned_to),
+    col(Referral.new_mail),
 )
 
 

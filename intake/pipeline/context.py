@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
+
 from intake.scan import ClamdScanner
+from notifications.compose import MailConfig
+from notifications.routing import Routing
 from parsers.bounce import Bounce
 from parsers.mime import Candidate
+from parsers.thread import ThreadClues, thread_clues
 
 if TYPE_CHECKING:  # only a type here; the read stage imports the readers when it runs
     from parsers.documents import DocumentResult
@@ -59,7 +65,24 @@ class MessageContext:
         self.outcome = outcome
         self.reason = reason
 
+    @cached_property
+    def clues(self) -> ThreadClues:
+        """What ties this email to an earlier one (Message-IDs answered, references, sender)."""
+        return thread_clues(self.message)
+
     @property
     def ended(self) -> bool:
         """True once a stage has decided the outcome."""
         return self.outcome is not None
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What the file stage needs besides the message: the database and who to tell."""
+
+    engine: Engine
+    mail: MailConfig
+    routing: Routing
+    reply_limit_per_day: int = 5
+    scanner: ClamdScanner | None = None
+    notify: bool = True  # False for a backfill of old mail: store, tell nobody

@@ -7,53 +7,38 @@ nor store a referral and forget to tell anyone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from intake.pipeline.context import MessageContext, ReadDocument
-from intake.scan import ClamdScanner
-from notifications.compose import MailConfig, alert_rows, initials, reply_row, security_rows
-from notifications.routing import Routing
+from intake.pipeline import follow
+from intake.pipeline.context import Filing, MessageContext, ReadDocument
+from notifications.compose import alert_rows, initials, reply_row, security_rows
 from parsers.bounce import Bounce
 from parsers.mime import reply_address
 from parsers.record import ParsedForm
-from parsers.schema import check_record
-from parsers.statutory import UK, due_dates, is_urgent
 from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
 from storage.outbox import BOUNCED
-from storage.referrals import NewReferral, add_referral
+from storage.referrals import FormReading, create_referral, link_message
 from storage.tables import (
     Attachment,
     InboundMessage,
+    LinkEffect,
     MessageState,
     OutboxMessage,
     Outcome,
     RawMessage,
     Referral,
 )
+from storage.threads import Joined, Mentioned, find_thread
 
 ANSWERED = (Outcome.REFERRAL, Outcome.NEEDS_INFO, Outcome.REJECTED)
 # Replies that ask for something or turn a file away: these are rate-limited per address.
-LIMITED_KINDS = ("needs_info", "rejected")
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What the file stage needs besides the message: the database and who to tell."""
-
-    engine: Engine
-    mail: MailConfig
-    routing: Routing
-    reply_limit_per_day: int = 5
-    scanner: ClamdScanner | None = None
-    notify: bool = True  # False for a backfill of old mail: store, tell nobody
+LIMITED_KINDS = ("needs_info", "rejected", "follow_up", "complete")
 
 
 def provenance(form: ParsedForm) -> dict[str, dict[str, str]]:
@@ -78,40 +63,18 @@ def problem_lines(form: ParsedForm) -> list[str]:
     return lines
 
 
-def _referral(
-    session: Session,
-    ctx: MessageContext,
-    doc: ReadDocument,
-    message_row_id: int,
-    attachment_id: int,
-) -> Referral:
+def reading(doc: ReadDocument, message_row_id: int, attachment_id: int) -> FormReading:
+    """A read form as the one referral path takes it."""
     form = doc.result.form
     assert form is not None
-    record = form.to_json()
-    # A value of the wrong shape is a reader bug: fail here, so the message is quarantined
-    # for a person rather than a wrong record stored.
-    check_record(form.form_id, record)
-    panel_due, rapid_due = due_dates(ctx.received_at)
-    referral = add_referral(
-        session,
-        NewReferral(
-            message_id=message_row_id,
-            attachment_id=attachment_id,
-            form_id=form.form_id,
-            record=record,
-            problems=form.problems_json(),
-            provenance=provenance(form),
-            complete=doc.result.outcome == "referral",
-            urgent=is_urgent(record),
-            received_at=ctx.received_at,
-            reference_year=ctx.received_at.astimezone(UK).year,
-            panel_due=panel_due,
-            rapid_review_due=rapid_due,
-        ),
+    return FormReading(
+        message_id=message_row_id,
+        attachment_id=attachment_id,
+        form_id=form.form_id,
+        record=form.to_json(),
+        problems=form.problems_json(),
+        provenance=provenance(form),
     )
-    assert referral.id is not None
-    audit(session, "referral", referral.id, "created", referral.status)
-    return referral
 
 
 def _attachment(session: Session, doc: ReadDocument, message_row_id: int, position: int) -> int:
@@ -190,6 +153,38 @@ def link_bounce(session: Session, bounce: Bounce, message_row_id: int) -> None:
         audit(session, "outbox", outbox_row.id, "bounced", f"message {message_row_id}")
 
 
+def _link_automatic(session: Session, ctx: MessageContext, row: InboundMessage) -> None:
+    """An auto-reply or bounce about a referral is shown on it (and never answered)."""
+    assert row.id is not None
+    thread = find_thread(session, ctx.clues)
+    if isinstance(thread, Joined):
+        first = thread.referrals[0]
+        link_message(session, first, row.id, thread.how, LinkEffect.AUTOMATIC, "system", utcnow())
+
+
+def _follow_up(
+    session: Session, ctx: MessageContext, filing: Filing, row: InboundMessage, thread: Joined
+) -> None:
+    """An email in a referral's conversation: versions, siblings or the timeline."""
+    assert row.id is not None
+    forms = []
+    for position, doc in enumerate(ctx.documents):
+        attachment_id = _attachment(session, doc, row.id, position)
+        if doc.result.form is not None and doc.result.outcome in ("referral", "needs_info"):
+            forms.append((doc, reading(doc, row.id, attachment_id)))
+    filed = follow.file_forms(session, ctx, thread, row.id, forms)
+    row.outcome, row.outcome_reason = follow.outcome_of(thread, filed)
+    row.state = MessageState.PROCESSED
+    sender = ctx.clues.sender
+    if not filing.notify:
+        audit(session, "message", row.id, "not notified", "backfill of old mail")
+    elif sender and _over_reply_limit(session, sender, filing.reply_limit_per_day):
+        audit(session, "message", row.id, "reply held", "reply limit reached")
+    else:
+        follow.tell(session, ctx, filing, row, thread, filed)
+    audit(session, "message", row.id, "processed", str(row.outcome))
+
+
 def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
     """Store the outcome, attachments, referrals, reply and alerts for one message."""
     with session_scope(filing.engine) as session:
@@ -199,60 +194,82 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
         row.outcome = ctx.outcome
         row.outcome_reason = ctx.reason
         row.processed_at = utcnow()
+        row.sender = ctx.clues.sender
         if ctx.infected:
             _file_infected(session, ctx, filing, row)
             audit(session, "message", message_row_id, "quarantined", "virus found")
             return
         if ctx.bounce is not None:
             link_bounce(session, ctx.bounce, message_row_id)
-        files: list[dict[str, Any]] = []
-        referrals: list[Referral] = []
-        # Logos and other files are listed in the reply only when no form was found.
-        any_form = any(d.result.outcome != "not_a_form" for d in ctx.documents)
-        for position, doc in enumerate(ctx.documents):
-            attachment_id = _attachment(session, doc, message_row_id, position)
-            entry: dict[str, Any] = {
-                "filename": doc.candidate.filename,
-                "outcome": doc.result.outcome,
-                "reason": doc.result.reason,
-                "reference": "",
-                "initials": "",
-                "problems": [],
-            }
-            form = doc.result.form
-            if form is not None and doc.result.outcome in ("referral", "needs_info"):
-                referral = _referral(session, ctx, doc, message_row_id, attachment_id)
-                referrals.append(referral)
-                entry.update(
-                    reference=referral.reference,
-                    initials=initials(referral.child_name),
-                    problems=problem_lines(form),
-                )
-            if doc.result.outcome != "not_a_form" or not any_form:
-                files.append(entry)
-        row.state = MessageState.PROCESSED
-        to_addr = reply_address(ctx.message)
-        limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
-        if not filing.notify:
-            audit(session, "message", message_row_id, "not notified", "backfill of old mail")
-        elif limited and _over_reply_limit(session, str(to_addr), filing.reply_limit_per_day):
-            # Stored and visible to the LSCP team as usual; only the automatic reply is held.
-            audit(session, "message", message_row_id, "reply held", "reply limit reached")
-        elif to_addr is not None and ctx.outcome in ANSWERED:
-            session.add(
-                reply_row(
-                    filing.mail,
-                    to_addr=to_addr,
-                    outcome=str(ctx.outcome),
-                    reason=ctx.reason,
-                    received_at=ctx.received_at,
-                    files=files,
-                    referrals=referrals,
-                    inbound_message_id=message_row_id,
-                    in_reply_to=str(ctx.message.get("Message-ID") or "").strip() or None,
-                )
+        if ctx.outcome == Outcome.IGNORED:
+            _link_automatic(session, ctx, row)
+        elif ctx.documents or ctx.outcome != Outcome.REJECTED:
+            # Read to the end (not turned away unread): it may belong to a conversation.
+            thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
+            if isinstance(thread, Joined):
+                _follow_up(session, ctx, filing, row, thread)
+                return
+            if isinstance(thread, Mentioned):
+                row.mentions = thread.reference
+        _file_new(session, ctx, filing, row)
+
+
+def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: InboundMessage) -> None:
+    """An email that starts a conversation (or ends unanswered): referrals and the reply."""
+    assert row.id is not None
+    message_row_id = row.id
+    files: list[dict[str, Any]] = []
+    referrals: list[Referral] = []
+    # Logos and other files are listed in the reply only when no form was found.
+    any_form = any(d.result.outcome != "not_a_form" for d in ctx.documents)
+    for position, doc in enumerate(ctx.documents):
+        attachment_id = _attachment(session, doc, message_row_id, position)
+        entry: dict[str, Any] = {
+            "filename": doc.candidate.filename,
+            "outcome": doc.result.outcome,
+            "reason": doc.result.reason,
+            "reference": "",
+            "initials": "",
+            "problems": [],
+        }
+        form = doc.result.form
+        if form is not None and doc.result.outcome in ("referral", "needs_info"):
+            referral = create_referral(
+                session,
+                reading(doc, message_row_id, attachment_id),
+                aware_at=ctx.received_at,
+                actor="system",
             )
-        for referral in referrals if filing.notify else []:
-            for alert in alert_rows(filing.mail, filing.routing, referral, message_row_id):
-                session.add(alert)
-        audit(session, "message", message_row_id, "processed", str(ctx.outcome))
+            referrals.append(referral)
+            entry.update(
+                reference=referral.reference,
+                initials=initials(referral.child_name),
+                problems=problem_lines(form),
+            )
+        if doc.result.outcome != "not_a_form" or not any_form:
+            files.append(entry)
+    row.state = MessageState.PROCESSED
+    to_addr = reply_address(ctx.message)
+    limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
+    if not filing.notify:
+        audit(session, "message", message_row_id, "not notified", "backfill of old mail")
+    elif limited and _over_reply_limit(session, str(to_addr), filing.reply_limit_per_day):
+        # Stored and visible to the LSCP team as usual; only the automatic reply is held.
+        audit(session, "message", message_row_id, "reply held", "reply limit reached")
+    elif to_addr is not None and ctx.outcome in ANSWERED:
+        session.add(
+            reply_row(
+                filing.mail,
+                to_addr=to_addr,
+                outcome=str(ctx.outcome),
+                reason=ctx.reason,
+                received_at=ctx.received_at,
+                files=files,
+                referrals=referrals,
+                inbound_message_id=message_row_id,
+                in_reply_to=ctx.clues.own_id,
+            )
+        )
+    for referral in referrals if filing.notify else []:
+        session.add_all(alert_rows(filing.mail, filing.routing, referral, message_row_id))
+    audit(session, "message", message_row_id, "processed", str(ctx.outcome))

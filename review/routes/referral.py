@@ -24,6 +24,7 @@ from review.record import (
 )
 from review.render import field_id, flash, page
 from review.routes import DbEngine, Now, disposition, file_response, see_other, shown_inline
+from review.routes.conversation import conversation_view
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
@@ -82,12 +83,15 @@ def referral_page(
         message = workflow.inbound_message(db, referral)
         sent = workflow.messages_for(db, referral)
         corrections = workflow.corrections(db, referral.id)
-        changes = workflow.status_changes(db, referral.id)
         people = users.assignable(db)
         duplicates = [
             (d.reference, d.received_at, d.status) for d in possible_duplicates(db, referral)
         ]
         record_event(db, user.name, "referral", referral.id, "viewed", now)
+        talk = conversation_view(db, referral)
+        if referral.new_mail and user.can(users.OFFICER):
+            referral.new_mail = False  # an officer has now seen the new mail
+            db.add(referral)
     sections = layout(referral, corrections)
     doc = None
     if attachment is not None and referral.purged_at is None:
@@ -118,7 +122,6 @@ def referral_page(
         message=message,
         sent=sent,
         corrections=list(reversed(corrections)),
-        changes=list(reversed(changes)),
         corrected=latest_corrections(corrections),
         people=people,
         duplicates=duplicates,
@@ -129,6 +132,7 @@ def referral_page(
         today=today,
         can_work=user.can(users.OFFICER),
         is_admin=user.can(users.ADMIN),
+        talk=talk,
     )
 
 

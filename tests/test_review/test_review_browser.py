@@ -172,7 +172,7 @@ def test_an_officer_works_a_new_urgent_referral(site: Site, live: str, browser: 
     page.get_by_role("button", name="Move", exact=True).click()
     expect(page.locator(".flash")).to_contain_text("Moved to Ready for SIRG")
     assert "Ready for SIRG" in page.locator("h1 .badge.status").inner_text()
-    assert "for Tuesday's SIRG" in page.locator("#history").inner_text()
+    assert "for Tuesday's SIRG" in page.locator("#timeline").inner_text()
 
     # An officer has no audit log; an admin sees every step in it.
     assert page.locator("nav >> text=Audit log").count() == 0

@@ -22,6 +22,7 @@ from storage.tables import (
     Outcome,
     RawMessage,
 )
+from storage.threads import message_ids_of
 
 RAW = b"From: a@example.test\r\nMessage-ID: <one@example.test>\r\n\r\nhello\r\n"
 
@@ -192,8 +193,12 @@ def test_upgrading_a_database_that_holds_referrals_keeps_them(database_url: str)
         config.attributes["connection"] = connection
         alembic_command.upgrade(config, "0001")
     now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-    messages.receive(engine, ident("1"), RAW, "<one@example.test>", now)
     rows = [
+        # Plain SQL throughout: the models describe the newest schema, not 0001's.
+        """INSERT INTO inbound_message (source, folder, uidvalidity, uid, sha256, message_id,
+               size, received_at, stored_at, state, server_done)
+           VALUES ('imap://test', 'INBOX', 7, '1', 'h', '<one@example.test>', 1, :t, :t,
+               'processed', false)""",
         """INSERT INTO attachment (message_id, position, filename, content_type, sha256,
                size, outcome, reason, content)
            VALUES (1, 0, 'f.docx', 'x', 'h', 1, 'referral', '', :c)""",
@@ -216,5 +221,8 @@ def test_upgrading_a_database_that_holds_referrals_keeps_them(database_url: str)
 
         (referral,) = session.exec(select(Referral)).all()
         assert referral.reference == "SIRG-2026-0001" and referral.legal_hold is False
+        assert referral.version == 1 and referral.new_mail is False
         assert len(outbox.rows(session)) == 1
+        # The referral's first email is in its conversation, as a new one's would be.
+        assert message_ids_of(session, referral.id or 0) == ["<one@example.test>"]
     engine.dispose()
