@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import col, func, select
 
+from intake.referrals_cli import referrals_app
 from intake.settings import Settings, settings_table
 
 SAMPLE_ROUTING = Path(__file__).resolve().parent.parent / "samples" / "routing.toml"
@@ -24,6 +25,7 @@ outbox_app = typer.Typer(help="Outgoing email: list, and retry.")
 app.add_typer(outbox_app, name="outbox")
 users_app = typer.Typer(help="Review queue users: add, disable, reset.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(referrals_app, name="referrals")
 
 
 def _logging(verbose: bool) -> None:
@@ -469,12 +471,19 @@ def users_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    email: Annotated[
+        str, typer.Option(help="Where notes of new mail on their assigned referrals go.")
+    ] = "",
 ) -> None:
     """Add a review-queue user (asks for the password)."""
     from review.users import add_user
 
     password = _new_password(password_stdin)
-    _users_do(lambda: typer.echo(f"added {add_user(_users_engine(), name, role, password)}"))
+    _users_do(
+        lambda: typer.echo(
+            f"added {add_user(_users_engine(), name, role, password, email=email or None)}"
+        )
+    )
 
 
 @users_app.command("disable")

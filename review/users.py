@@ -16,12 +16,22 @@ from storage.workflow import record_event
 UserError = users.UserError
 
 
-def add_user(engine: Engine, name: str, role: str, password: str, actor: str = "system") -> str:
-    """Create a user; returns the stored name. UserError / PasswordError when refused."""
+def add_user(
+    engine: Engine,
+    name: str,
+    role: str,
+    password: str,
+    actor: str = "system",
+    email: str | None = None,
+) -> str:
+    """Create a user; returns the stored name. UserError / PasswordError when refused.
+
+    `email` is where notes of new mail on the user's assigned referrals go."""
     password_hash = hash_password(password)
     now = utcnow()
     with session_scope(engine) as db:
         user = users.create(db, name, role, password_hash, now)
+        user.email = users.clean_email(email)
         assert user.id is not None
         record_event(db, actor, "user", user.id, "user added", now, f"{user.name} as {role}")
         return user.name

@@ -39,6 +39,17 @@ def normalise_name(name: str) -> str:
     return clean
 
 
+def clean_email(address: str | None) -> str | None:
+    """A user's email address as stored (lower case), None when not given; UserError
+    when it is not an address."""
+    text = (address or "").strip().lower()
+    if not text:
+        return None
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+", text) or len(text) > 320:
+        raise UserError("that is not an email address")
+    return text
+
+
 def role_at_least(role: str, needed: str) -> bool:
     """True when `role` includes the rights of `needed` (viewer < officer < admin)."""
     if role not in ROLES or needed not in ROLES:

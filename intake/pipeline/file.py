@@ -203,13 +203,25 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
             link_bounce(session, ctx.bounce, message_row_id)
         if ctx.outcome == Outcome.IGNORED:
             _link_automatic(session, ctx, row)
-        elif ctx.documents or ctx.outcome != Outcome.REJECTED:
-            # Read to the end (not turned away unread): it may belong to a conversation.
+        else:
             thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
-            if isinstance(thread, Joined):
+            read = bool(ctx.documents) or ctx.outcome != Outcome.REJECTED
+            if isinstance(thread, Joined) and read:
                 _follow_up(session, ctx, filing, row, thread)
                 return
-            if isinstance(thread, Mentioned):
+            if isinstance(thread, Joined):
+                # Turned away unread (too big): the sender hears why, as anyone would, and
+                # the email is still shown on the referral it answers.
+                link_message(
+                    session,
+                    thread.referrals[0],
+                    message_row_id,
+                    thread.how,
+                    LinkEffect.FOLLOW_UP,
+                    "system",
+                    utcnow(),
+                )
+            elif isinstance(thread, Mentioned):
                 row.mentions = thread.reference
         _file_new(session, ctx, filing, row)
 

@@ -10,11 +10,14 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from parsers.sniff import sniff
+from storage.tables import Referral
+from storage.workflow import by_reference
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -29,6 +32,14 @@ def get_now(request: Request) -> datetime:
     """The app's clock (tests move it)."""
     now: datetime = request.app.state.clock()
     return now
+
+
+def referral_or_404(db: Session, reference: str) -> Referral:
+    """The referral with this reference, or the 404 page."""
+    referral = by_reference(db, reference)
+    if referral is None or referral.id is None:
+        raise HTTPException(404, "There is no referral with that reference.")
+    return referral
 
 
 def see_other(location: str) -> RedirectResponse:

@@ -4,10 +4,12 @@ referrer, and linking by hand an email that only mentions the referral."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from notifications.conversation import OfficerMail, officer_email
@@ -16,8 +18,8 @@ from parsers.mime import parse_message
 from parsers.thread import body_text, clean_message_id
 from review.auth import SignedIn, require
 from review.render import flash
-from review.routes import DbEngine, Now, disposition, file_response, see_other
-from storage import users, workflow
+from review.routes import DbEngine, Now, disposition, file_response, referral_or_404, see_other
+from storage import users
 from storage.audit import record_event
 from storage.db import session_scope
 from storage.messages import attachment_bytes, raw_bytes
@@ -93,13 +95,6 @@ def conversation_view(db: Session, referral: Referral) -> ConversationView:
     )
 
 
-def _referral(db: Session, reference: str) -> Referral:
-    referral = workflow.by_reference(db, reference)
-    if referral is None or referral.id is None:
-        raise HTTPException(404, "There is no referral with that reference.")
-    return referral
-
-
 def _linked(db: Session, referral: Referral, message_id: int) -> None:
     """404 unless the email is in this referral's conversation."""
     link = db.exec(
@@ -111,6 +106,31 @@ def _linked(db: Session, referral: Referral, message_id: int) -> None:
         raise HTTPException(404, "That email is not part of this referral.")
 
 
+def eml_response(
+    engine: Engine, reference: str, message_id: int | None, actor: str, now: datetime
+) -> Response:
+    """An email of a referral's conversation exactly as received (.eml), audited;
+    `message_id` None: the email the referral was made from."""
+    with session_scope(engine) as db:
+        referral = referral_or_404(db, reference)
+        assert referral.id is not None
+        chosen = referral.message_id if message_id is None else message_id
+        if message_id is not None:
+            _linked(db, referral, message_id)
+        try:
+            content = raw_bytes(db, chosen)
+        except LookupError:
+            content = b""
+        if not content or referral.purged_at is not None:
+            raise HTTPException(404, "The email is not kept (it may have been purged).")
+        record_event(
+            db, actor, "referral", referral.id, "downloaded email", now, f"message {chosen}"
+        )
+    name = f"{reference}.eml" if message_id is None else f"{reference}-{message_id}.eml"
+    headers = {"Content-Disposition": disposition("attachment", name)}
+    return Response(content, media_type="message/rfc822", headers=headers)
+
+
 @router.get("/referrals/{reference}/messages/{message_id}.eml")
 def message_eml(
     reference: str,
@@ -120,18 +140,7 @@ def message_eml(
     user: Annotated[SignedIn, require(users.VIEWER)],
 ) -> Response:
     """One email of the conversation, exactly as received."""
-    with session_scope(engine) as db:
-        referral = _referral(db, reference)
-        _linked(db, referral, message_id)
-        content = raw_bytes(db, message_id)
-        if not content or referral.purged_at is not None:
-            raise HTTPException(404, "The email is not kept (it may have been purged).")
-        assert referral.id is not None
-        record_event(
-            db, user.name, "referral", referral.id, "downloaded email", now, f"message {message_id}"
-        )
-    headers = {"Content-Disposition": disposition("attachment", f"{reference}-{message_id}.eml")}
-    return Response(content, media_type="message/rfc822", headers=headers)
+    return eml_response(engine, reference, message_id, user.name, now)
 
 
 @router.get("/referrals/{reference}/files/{attachment_id}")
@@ -144,7 +153,7 @@ def message_file(
 ) -> Response:
     """A file attached to an email of the conversation (a chronology, a later form)."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         attachment = db.get(Attachment, attachment_id)
         if attachment is None:
             raise HTTPException(404, "There is no such file.")
@@ -185,7 +194,7 @@ def write_to_referrer(
         flash(request, "The email is empty: write what you want to ask or say.")
         return see_other(back)
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         assert referral.id is not None
         to_addr = referrer_address(db, referral)
         if referral.purged_at is not None or not to_addr:
@@ -217,7 +226,7 @@ def link_by_hand(
 ) -> Response:
     """Join an email that mentions this referral (from someone not on its thread)."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         message = db.get(InboundMessage, message_id)
         if message is None or message.mentions != referral.reference:
             raise HTTPException(404, "That email does not mention this referral.")

@@ -23,13 +23,20 @@ from review.record import (
     recomputed,
 )
 from review.render import field_id, flash, page
-from review.routes import DbEngine, Now, disposition, file_response, see_other, shown_inline
-from review.routes.conversation import conversation_view
+from review.routes import (
+    DbEngine,
+    Now,
+    file_response,
+    referral_or_404,
+    see_other,
+    shown_inline,
+)
+from review.routes.conversation import conversation_view, eml_response
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
-from storage.messages import attachment_bytes, raw_bytes
-from storage.tables import Attachment, Referral
+from storage.messages import attachment_bytes
+from storage.tables import Attachment
 from storage.workflow import CLOCK_RUNNING, DECISIONS, TRANSITIONS, WorkflowError, record_event
 
 router = APIRouter()
@@ -40,13 +47,6 @@ MAX_NOTE = 4000
 def _sentence(text: str) -> str:
     """'a referral ...' -> 'A referral ....' (str.capitalize would lower the rest)."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _referral(db: Session, reference: str) -> Referral:
-    referral = workflow.by_reference(db, reference)
-    if referral is None or referral.id is None:
-        raise HTTPException(404, "There is no referral with that reference.")
-    return referral
 
 
 def _attachment_meta(db: Session, attachment_id: int) -> dict[str, Any] | None:
@@ -77,7 +77,7 @@ def referral_page(
 ) -> HTMLResponse:
     """The record, laid out by the form's sections, beside the original document."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         assert referral.id is not None
         attachment = _attachment_meta(db, referral.attachment_id)
         message = workflow.inbound_message(db, referral)
@@ -146,7 +146,7 @@ def document(
 ) -> Response:
     """The attached form as received: a download, or a PDF shown in the page."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         assert referral.id is not None
         attachment = _attachment_meta(db, referral.attachment_id)
         content = attachment_bytes(db, referral.attachment_id) if attachment else b""
@@ -174,26 +174,7 @@ def email(
     user: Annotated[SignedIn, require(users.VIEWER)],
 ) -> Response:
     """The email the referral came in, exactly as received (.eml)."""
-    with session_scope(engine) as db:
-        referral = _referral(db, reference)
-        assert referral.id is not None
-        try:
-            content = raw_bytes(db, referral.message_id)
-        except LookupError:
-            raise HTTPException(404, "The email is not kept.") from None
-        if not content:
-            raise HTTPException(404, "The email is not kept (it may have been purged).")
-        record_event(
-            db,
-            user.name,
-            "referral",
-            referral.id,
-            "downloaded email",
-            now,
-            f"message {referral.message_id}",
-        )
-    headers = {"Content-Disposition": disposition("attachment", f"{reference}.eml")}
-    return Response(content, media_type="message/rfc822", headers=headers)
+    return eml_response(engine, reference, None, user.name, now)
 
 
 @router.post("/referrals/{reference}/assign")
@@ -207,7 +188,7 @@ def assign(
 ) -> Response:
     """Give the referral to someone (or to nobody)."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         target = assignee.strip() or None
         if target is not None and target not in users.assignable(db):
             flash(request, "Referrals can be given only to active officers and admins.")
@@ -241,7 +222,7 @@ def change_status(
             return see_other(f"/referrals/{reference}")
     try:
         with session_scope(engine) as db:
-            referral = _referral(db, reference)
+            referral = referral_or_404(db, reference)
             workflow.change_status(
                 db, referral, to_status, note.strip() or None, when, user.name, now
             )
@@ -263,7 +244,7 @@ def correct_form(
 ) -> HTMLResponse:
     """The form to correct one value."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         assert referral.id is not None
         record_event(db, user.name, "referral", referral.id, "viewed", now, f"to correct {key}")
     target = editable(referral, key)
@@ -297,7 +278,7 @@ def correct(
 ) -> Response:
     """Store a corrected value, keeping the value before it."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         assert referral.id is not None
         target = editable(referral, key)
         if target is None:
@@ -342,7 +323,7 @@ def add_row(
 ) -> Response:
     """Add an empty row to a table of the record, then correct its first cell."""
     with session_scope(engine) as db:
-        referral = _referral(db, reference)
+        referral = referral_or_404(db, reference)
         if referral.purged_at is not None:
             raise HTTPException(409, "Personal data was removed from this referral.")
         try:
@@ -370,7 +351,7 @@ def purge(
         return see_other(f"/referrals/{reference}")
     try:
         with session_scope(engine) as db:
-            referral = _referral(db, reference)
+            referral = referral_or_404(db, reference)
             workflow.purge(db, referral, user.name, now)
     except WorkflowError as exc:
         flash(request, _sentence(str(exc)))

@@ -33,11 +33,14 @@ MAILBOX = "sirg.referrals@lscp.test"
 TEAM = "lscp.business.manager@liverpool.gov.uk"
 
 
-def _env(tmp_path: Path, imap: DovecotServer, smtp: SmtpServer) -> dict[str, str]:
+def _env(
+    tmp_path: Path, imap: DovecotServer, smtp: SmtpServer, database_url: str = ""
+) -> dict[str, str]:
     return intake_env(
         tmp_path / "var",
         imap,
         smtp,
+        database_url=database_url,
         mail_from=f"LSCP SIRG Referrals <{MAILBOX}>",
         routing_file=ROOT / "samples" / "routing.toml",
     )
@@ -56,18 +59,18 @@ def _referrals(env: dict[str, str]) -> list[dict[str, object]]:
 
 
 def _to(messages: list[CapturedMessage], address: str) -> list[EmailMessage]:
-    return [m.message for m in messages if address in m.rcpt_tos]
+    return [m.message for m in messages if address.lower() in (a.lower() for a in m.rcpt_tos)]
 
 
 def _first_referral(
-    tmp_path: Path, imap: DovecotServer, smtp: SmtpServer
+    tmp_path: Path, imap: DovecotServer, smtp: SmtpServer, database_url: str = ""
 ) -> tuple[dict[str, str], EmailMessage, str, EmailMessage]:
     """The Early Help referral with gaps, sent and answered: (env, its email, sender, reply)."""
     raw = NEEDS_INFO.read_bytes()
     original = parse_message(raw)
     sender = original["From"].addresses[0].addr_spec
     imap.append(raw)
-    env = _env(tmp_path, imap, smtp)
+    env = _env(tmp_path, imap, smtp, database_url)
     _run(env)
     (asked,) = _to(smtp.messages, sender)
     assert "more information needed" in asked["Subject"]
@@ -75,9 +78,11 @@ def _first_referral(
 
 
 def test_the_completed_form_in_reply_completes_the_same_referral(
-    tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
+    tmp_path: Path, database_url: str, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
 ) -> None:
-    env, original, sender, asked = _first_referral(tmp_path, dovecot_mailbox, smtp_server)
+    env, original, sender, asked = _first_referral(
+        tmp_path, dovecot_mailbox, smtp_server, database_url
+    )
     (before,) = _referrals(env)
     assert before["status"] == "needs_info" and "child.dob" in before["missing"]  # type: ignore[operator]
     alerts_before = [m for m in smtp_server.messages if m.rcpt_tos != [sender]]

@@ -73,7 +73,7 @@ def mails(record: dict, complete: bool) -> list[OutboxMessage]:
     ref = referral(record, complete)
     files = [
         {
-            "filename": "form.docx",
+            "filename": "Kacper Mazur referral.docx",
             "outcome": "referral" if complete else "needs_info",
             "reason": "",
             "reference": ref.reference,
@@ -105,6 +105,8 @@ def test_no_child_details_in_subjects_or_external_mail(which: str) -> None:
     secrets = personal_strings(full_record())
     rendered = mails(record, complete=which == "full")
     assert len(rendered) == 5
+    for mail in rendered:  # a reply never echoes a file name (it may name the child)
+        assert "Kacper Mazur referral" not in mail.body_text + (mail.body_html or "")
     for mail in rendered:
         for secret in secrets:
             assert secret not in mail.subject, (mail.kind, secret)

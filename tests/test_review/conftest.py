@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from review_support import PASSWORD, SAMPLES, USERS, Clock, Site
 
 from intake.runner import open_database, run_once
@@ -15,6 +19,7 @@ from intake.sources.maildir import MaildirSource
 from notifications.transport import FolderTransport
 from review.app import create_app
 from review.users import add_user
+from servers import free_port, unavailable
 from storage.db import make_engine
 
 
@@ -47,3 +52,48 @@ def site(pipeline_db: Path, tmp_path: Path) -> Iterator[Site]:
     app = create_app(settings, engine=engine, clock=clock)
     yield Site(app, engine, clock, settings)
     engine.dispose()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live(site: Site) -> Iterator[str]:
+    """The site served by uvicorn on a free loopback port, in a thread."""
+    port = free_port()
+    config = uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium; missing: skipped here, a failure in CI."""
+    if not CHROMIUM.exists():
+        unavailable("chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - a dev dependency
+        unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()

@@ -39,11 +39,22 @@ def user(data_dir: Path, name: str) -> ReviewUser | None:
 def test_users_add_disable_reset(env: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
-        app, ["users", "add", "A.Smith", "--role", "officer", "--password-stdin"], input=PASSWORD
+        app,
+        ["users", "add", "A.Smith", "--role", "officer", "--password-stdin"]
+        + ["--email", "A.Smith@Liverpool.gov.uk"],
+        input=PASSWORD,
     )
     assert result.exit_code == 0, result.output
     added = user(env, "a.smith")
     assert added is not None and added.role == "officer" and added.active
+    assert added.email == "a.smith@liverpool.gov.uk"  # where notes of new mail go
+    no_address = runner.invoke(
+        app,
+        ["users", "add", "e.fox", "--email", "not an address", "--password-stdin"],
+        input=PASSWORD,
+    )
+    assert no_address.exit_code == 2 and "not an email address" in no_address.output
+    assert user(env, "e.fox") is None  # refused whole, not added without its address
     assert added.password_hash.startswith("$argon2id$")
 
     again = runner.invoke(app, ["users", "add", "a.smith", "--password-stdin"], input=PASSWORD)
