@@ -20,6 +20,7 @@ from storage.tables import (
     Outcome,
     RawMessage,
     Referral,
+    ReferralMessage,
     ReferralStatusChange,
 )
 from storage.workflow import DECISIONS
@@ -41,6 +42,7 @@ class HeldMessage:
     size: int
     kept: bool  # the original is stored (not purged)
     infected: bool  # stored defanged: never offered for download or reprocessing
+    mentions: str | None = None  # a reference it quotes without being on that thread
 
 
 def _held(session: Session, row: InboundMessage) -> HeldMessage:
@@ -55,6 +57,7 @@ def _held(session: Session, row: InboundMessage) -> HeldMessage:
         size=row.size,
         kept=bool(stored),
         infected=stored.startswith(DEFANGED_MARK),
+        mentions=row.mentions,
     )
 
 
@@ -70,7 +73,8 @@ def quarantined(session: Session) -> list[HeldMessage]:
 
 def turned_away(session: Session) -> list[HeldMessage]:
     """Messages rejected or sent back for information that made no referral, oldest first."""
-    made_referral = select(Referral.message_id)
+    # Mail in a referral's conversation (it made one, or joined one) is not turned away.
+    made_referral = select(ReferralMessage.message_id)
     rows = session.exec(
         select(InboundMessage)
         .where(
@@ -91,7 +95,9 @@ def held_message(session: Session, message_id: int) -> HeldMessage | None:
     if row.state == MessageState.QUARANTINED:
         return _held(session, row)
     if row.outcome in (Outcome.REJECTED, Outcome.NEEDS_INFO):
-        made = session.exec(select(Referral.id).where(Referral.message_id == message_id)).first()
+        made = session.exec(
+            select(ReferralMessage.id).where(ReferralMessage.message_id == message_id)
+        ).first()
         if made is None:
             return _held(session, row)
     return None

@@ -7,6 +7,7 @@ nor store a referral and forget to tell anyone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -156,7 +157,11 @@ def link_bounce(session: Session, bounce: Bounce, message_row_id: int) -> None:
 def _link_automatic(session: Session, ctx: MessageContext, row: InboundMessage) -> None:
     """An auto-reply or bounce about a referral is shown on it (and never answered)."""
     assert row.id is not None
-    thread = find_thread(session, ctx.clues)
+    clues = ctx.clues
+    if ctx.bounce is not None:  # a bounce names our message in its report, not its headers
+        answers = tuple(dict.fromkeys((*clues.answers, *ctx.bounce.message_ids)))
+        clues = replace(clues, answers=answers)
+    thread = find_thread(session, clues)
     if isinstance(thread, Joined):
         first = thread.referrals[0]
         link_message(session, first, row.id, thread.how, LinkEffect.AUTOMATIC, "system", utcnow())

@@ -209,3 +209,25 @@ def test_a_stranger_quoting_a_reference_does_not_join_it(
         joined = session.exec(select(AuditEvent).where(AuditEvent.action == "email joined")).all()
     engine.dispose()
     assert joined == []
+
+
+def test_an_out_of_office_reply_is_shown_on_the_referral_and_never_answered(
+    tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
+) -> None:
+    env, _original, sender, asked = _first_referral(tmp_path, dovecot_mailbox, smtp_server)
+    sent_before = len(smtp_server.messages)
+    away = parse_message(reply(asked, sender=sender, to=MAILBOX, text="I am on leave."))
+    away.replace_header("Subject", f"Automatic reply: {asked['Subject']}")
+    away["Auto-Submitted"] = "auto-replied"
+    dovecot_mailbox.append(bytes(away))
+    _run(env)
+    assert smtp_server.messages[sent_before:] == []  # no reply, no note: it is automatic
+    (listed,) = _referrals(env)
+    assert listed["message_ids"] == [_original["Message-ID"], away["Message-ID"]]
+    engine = make_engine(f"sqlite:///{tmp_path}/var/intake.db")
+    with session_scope(engine) as session:
+        effects = sorted(link.effect for link in session.exec(select(ReferralMessage)).all())
+        referral = session.exec(select(Referral)).one()
+    engine.dispose()
+    assert effects == ["automatic", "created"]
+    assert referral.new_mail is False  # nothing for an officer to read

@@ -15,7 +15,7 @@ from servers.dovecot import DovecotServer
 from servers.intake_config import settings_for
 from servers.smtp import SmtpServer
 from storage.db import session_scope
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, ReferralMessage
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "mail-corpus"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "maildir"
@@ -92,6 +92,12 @@ def test_a_bounce_of_our_reply_is_linked_to_its_outbox_row(tmp_path: Path) -> No
         linked = session.get(OutboxMessage, ack.id)
     assert linked.status == "bounced"
     assert "5.1.1" in (linked.last_error or "")
+    # And the bounce is shown on the referral it is about, unanswered.
+    with session_scope(engine) as session:
+        (link,) = session.exec(
+            select(ReferralMessage).where(ReferralMessage.effect == "automatic")
+        ).all()
+    assert link.referral_id == ack.referral_id
 
 
 def copies(raw: bytes, n: int, tag: str) -> dict[str, bytes]:

@@ -148,13 +148,20 @@ def test_a_stranger_s_email_is_linked_by_hand_and_audited(
     dovecot_mailbox.append(stranger(reference, "I am the child's aunt; please call me."))
     worker_pass(site)
 
-    page.goto(f"{live}/referrals/{reference}")
+    # Officers see it among the mail that made no referral, marked as mentioning it.
+    page.goto(f"{live}/quarantine")
+    expect(page.locator("main")).to_contain_text(f"Mentions {reference}")
+    page.get_by_role("link", name=reference).click()
+    page.wait_for_url(f"{live}/referrals/{reference}#mentions")
     mentions = page.locator("#mentions")
     expect(mentions).to_contain_text("someone.else@example.org")
     assert "the child's aunt" not in page.locator("#timeline").inner_text()
     page.get_by_role("button", name=f"Link this email to {reference}").click()
     expect(page.locator(".flash")).to_contain_text(f"now part of {reference}")
     assert page.locator("#mentions").count() == 0
+    page.goto(f"{live}/quarantine")  # joined now: no longer among the mail turned away
+    expect(page.locator("main")).not_to_contain_text(f"Mentions {reference}")
+    page.goto(f"{live}/referrals/{reference}")
     page.locator("#timeline summary").first.click()
     expect(page.locator("#timeline")).to_contain_text("the child's aunt")
     expect(page.locator("#timeline")).to_contain_text("linked by olly")
