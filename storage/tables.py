@@ -87,6 +87,11 @@ class InboundMessage(SQLModel, table=True):
         max_length=20,
         description="A reference quoted by a sender not on that referral's thread: not joined",
     )
+    attempts: int = Field(
+        default=0,
+        description="Times reading it started (committed first): a message that kills the "
+        "worker is quarantined after a few, as Mailman's MAX_BAK_COUNT does",
+    )
 
 
 class RawMessage(SQLModel, table=True):
@@ -302,3 +307,27 @@ class WorkerHeartbeat(SQLModel, table=True):
     down_alert_sent_at: datetime | None = None
     dead_rows_alerted: int = Field(default=0, description="Dead outbox rows already reported")
     token_expires_at: datetime | None = None
+
+
+class ReviewSession(SQLModel, table=True):
+    """A signed-in browser session, kept on the server so signing out really ends it."""
+
+    __tablename__ = "review_session"
+
+    id: str = Field(primary_key=True, max_length=64, description="SHA-256 of the session token")
+    user_id: int = Field(foreign_key="review_user.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None = Field(default=None, description="Signed out or expired")
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per client address or per account, for growing delays (so a
+    stranger guessing passwords is slowed, and cannot lock an officer out)."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=200, description="'ip:ADDR' or 'user:NAME'")
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    blocked_until: datetime | None = None
