@@ -97,9 +97,18 @@ def deliver_due(
 def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> OutboxMessage:
     assert row.id is not None
     try:
-        transport.send(build_message(row))
+        message = build_message(row)
+    except Exception as exc:  # a header no email can carry: it never will, so it is dead
+        return record_failure(engine, row.id, f"cannot be built: {type(exc).__name__}", None)
+    try:
+        transport.send(message)
     except PermanentFailure as exc:
         return record_failure(engine, row.id, f"refused: {exc}", None)
     except TemporaryFailure as exc:
         return record_failure(engine, row.id, str(exc), retry_delay(row.attempts + 1))
+    except Exception as exc:
+        # Anything else is a fault in this one row (or a bug): the row is marked dead with
+        # the reason for a person, and the sender goes on, so one email never holds up
+        # the acknowledgements and alerts behind it.
+        return record_failure(engine, row.id, f"could not be sent: {type(exc).__name__}", None)
     return record_sent(engine, row.id)

@@ -87,8 +87,8 @@ def read_choice(
     leftovers = [t.text for i, t in enumerate(toks) if t.kind == "word" and i not in covered]
     if not found:
         if leftovers:
-            shown = " ".join(text.split())
-            return Choice([], f"“{shown}” is not one of the options: {'; '.join(options)}")
+            # Words only: the answer as written is kept beside the problem, not quoted in it.
+            return Choice([], f"this answer is not one of the options: {'; '.join(options)}")
         if any(t.kind in ("checked", "tick") for t in toks):
             return Choice([], "a box is ticked but the option next to it cannot be read")
         return Choice([])

@@ -42,18 +42,38 @@ def parse_message(raw: bytes) -> EmailMessage:
     return cast(EmailMessage, email.message_from_bytes(raw, policy=default_policy))
 
 
+def _addresses(message: Message, header: str) -> list[str]:
+    """The usable addresses in one header, in order."""
+    try:
+        values = [str(v) for v in message.get_all(header, [])]
+    except (ValueError, IndexError, TypeError):
+        return []
+    out = []
+    for _name, addr in getaddresses(values):
+        addr = addr.strip()
+        if "@" in addr and not any(ch.isspace() for ch in addr) and len(addr) <= 320:
+            out.append(addr)
+    return out
+
+
+def _same_organisation(a: str, b: str) -> bool:
+    """True when two addresses share a mail domain (or one's is a subdomain of the other's)."""
+    da, db = a.rsplit("@", 1)[-1].lower(), b.rsplit("@", 1)[-1].lower()
+    return da == db or da.endswith(f".{db}") or db.endswith(f".{da}")
+
+
 def reply_address(message: Message) -> str | None:
-    """Where a reply goes: Reply-To if given, else From; None when neither is usable."""
-    for header in ("Reply-To", "From"):
-        try:
-            values = [str(v) for v in message.get_all(header, [])]
-        except (ValueError, IndexError, TypeError):
-            continue
-        for _name, addr in getaddresses(values):
-            addr = addr.strip()
-            if "@" in addr and not any(ch.isspace() for ch in addr):
-                return addr
-    return None
+    """Where a reply goes: the sender (From). Reply-To only when it is in the sender's own
+    organisation (a shared team mailbox, say): anyone can write a Reply-To, and trusting it
+    would let a stranger have our replies sent to a third party."""
+    senders = _addresses(message, "From")
+    if not senders:
+        return None
+    sender = senders[0]
+    for other in _addresses(message, "Reply-To"):
+        if _same_organisation(other, sender):
+            return other
+    return sender
 
 
 def safe_filename(name: str | None, fallback: str = "attachment") -> str:

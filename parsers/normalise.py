@@ -89,18 +89,18 @@ def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
     parts = _split_date(t)
     if parts is None:
         return Normalised(
-            problem=f"“{raw}” is not a date we can read; please give day, month and year"
+            problem="this answer is not a date we can read; please give day, month and year"
         )
     day, month, year_text = parts
     year = _full_year(year_text, today)
     if year is None:
-        return Normalised(problem=f"“{raw}” does not have a four-digit or two-digit year")
+        return Normalised(problem="this answer does not have a four-digit or two-digit year")
     try:
         value = dt.date(year, month, day)
     except ValueError:
-        return Normalised(problem=f"“{raw}” is not a real date; dates are read day first")
+        return Normalised(problem="this answer is not a real date; dates are read day first")
     if not 1900 <= value.year <= today.year + 10:
-        return Normalised(problem=f"“{raw}” has a year that cannot be right")
+        return Normalised(problem="this answer has a year that cannot be right")
     return Normalised(value.isoformat())
 
 
@@ -153,9 +153,9 @@ def normalise_nhs_number(text: str) -> Normalised:
         return EMPTY
     digits = re.sub(r"[\s\-‐‑–—.]", "", unicodedata.normalize("NFKC", raw))
     if not digits.isdigit() or len(digits) != 10:
-        return Normalised(problem=f"“{raw}” is not an NHS number; it should have 10 digits")
+        return Normalised(problem="this answer is not an NHS number; it should have 10 digits")
     if not nhs_check_digit_ok(digits):
-        return Normalised(problem=f"“{raw}” is not a valid NHS number; its check digit is wrong")
+        return Normalised(problem="this answer is not a valid NHS number; its check digit is wrong")
     return Normalised(digits)
 
 
@@ -177,27 +177,27 @@ def normalise_phone(text: str) -> Normalised:
     t = unicodedata.normalize("NFKC", raw).strip()
     t = _PHONE_LABEL.sub("", t.casefold())
     if re.search(r"[a-z]", t):
-        return Normalised(problem=f"“{raw}” has words in it; give just one phone number")
+        return Normalised(problem="this answer has words in it; give just one phone number")
     if not re.fullmatch(r"[\d\s+()\-.]+", t):
-        return Normalised(problem=f"“{raw}” is not a phone number")
+        return Normalised(problem="this answer is not a phone number")
     t = re.sub(r"\(\s*0\s*\)", "", t)  # the "(0)" in +44 (0)151 ...
     digits = re.sub(r"[\s()\-.]", "", t)
     if digits.count("+") > 1 or ("+" in digits and not digits.startswith("+")):
-        return Normalised(problem=f"“{raw}” is not a phone number")
+        return Normalised(problem="this answer is not a phone number")
     if digits.startswith("+44"):
         digits = "0" + digits[3:].lstrip("0")
     elif digits.startswith("0044"):
         digits = "0" + digits[4:].lstrip("0")
     elif digits.startswith("+") or digits.startswith("00"):
-        return Normalised(problem=f"“{raw}” is not a UK phone number")
+        return Normalised(problem="this answer is not a UK phone number")
     if not digits.startswith("0"):
-        return Normalised(problem=f"“{raw}” should start with 0 or +44")
+        return Normalised(problem="this answer should start with 0 or +44")
     if len(digits) > 11:
-        return Normalised(problem=f"“{raw}” has too many digits for one UK phone number")
+        return Normalised(problem="this answer has too many digits for one UK phone number")
     if len(digits) < 10:
-        return Normalised(problem=f"“{raw}” has too few digits for a UK phone number")
+        return Normalised(problem="this answer has too few digits for a UK phone number")
     if digits[1] not in "1235789" or (len(digits) == 10 and not digits.startswith(_TEN_DIGITS)):
-        return Normalised(problem=f"“{raw}” is not a possible UK phone number")
+        return Normalised(problem="this answer is not a possible UK phone number")
     return Normalised(digits)
 
 
@@ -216,11 +216,11 @@ def normalise_email(text: str) -> Normalised:
         return EMPTY
     t = unicodedata.normalize("NFKC", raw).strip()
     if t.count("@") > 1:
-        return Normalised(problem=f"“{raw}” has more than one email address")
+        return Normalised(problem="this answer has more than one email address")
     m = re.fullmatch(r"[^<>]*<([^<>]+)>\s*", t)
     if m:
         t = m.group(1)
     t = re.sub(r"^mailto:", "", t.strip(), flags=re.IGNORECASE).strip().rstrip(".").lower()
     if not _EMAIL.match(t) or len(t.split("@")[0]) > 64:
-        return Normalised(problem=f"“{raw}” is not a valid email address")
+        return Normalised(problem="this answer is not a valid email address")
     return Normalised(t)

@@ -21,6 +21,7 @@ from notifications.routing import Routing
 from parsers.formdef import FormDef
 from parsers.mime import parse_message, reply_address
 from parsers.schema import check_record
+from parsers.thread import clean_message_id
 from review.record import Editable, GridView, clean_value, column_editable, field_editable
 from storage import referrals
 from storage.audit import record_event
@@ -238,7 +239,7 @@ def create_referral(
                 ],
                 referrals=[referral],
                 inbound_message_id=source.message_id,
-                in_reply_to=message.message_id,
+                in_reply_to=clean_message_id(message.message_id),
                 keyed_by_hand=True,
             )
         )

@@ -128,3 +128,26 @@ def test_a_damaged_msg_is_passed_on_not_dropped() -> None:
     msg = referral_email()
     msg.add_attachment(bad, maintype="application", subtype="octet-stream", filename="x.msg")
     assert [c.filename for c in candidates(parse_message(bytes(msg)))] == ["form.docx", "x.msg"]
+
+
+def test_replies_go_to_the_sender_not_a_stranger_s_reply_to() -> None:
+    from parsers.mime import reply_address
+
+    def msg(**headers: str) -> EmailMessage:
+        m = EmailMessage()
+        for name, value in headers.items():
+            m[name.replace("_", "-")] = value
+        return m
+
+    sender = "Pat <pat.jones@liverpool.gov.uk>"
+    assert reply_address(msg(From=sender)) == "pat.jones@liverpool.gov.uk"
+    # Another organisation's Reply-To is ignored: the reply goes to the sender.
+    assert reply_address(msg(From=sender, Reply_To="x@attacker.example")) == (
+        "pat.jones@liverpool.gov.uk"
+    )
+    # The sender's own team mailbox (same domain or a subdomain) is honoured.
+    team = msg(From=sender, Reply_To="safeguarding@liverpool.gov.uk")
+    assert reply_address(team) == "safeguarding@liverpool.gov.uk"
+    sub = msg(From=sender, Reply_To="ehub@ehub.liverpool.gov.uk")
+    assert reply_address(sub) == "ehub@ehub.liverpool.gov.uk"
+    assert reply_address(msg(Reply_To="x@y.example")) is None  # no sender: nobody to answer

@@ -23,6 +23,14 @@ AUTOMATED_SUBJECT = re.compile(
     r"mail delivery (failed|failure)|returned mail|delivery failure|failure notice)",
     re.IGNORECASE,
 )
+# Words of a delivery failure, in the subject of a message that returns ours inside it.
+DELIVERY_WORDS = re.compile(
+    r"(undeliver|not (be )?delivered|delivery (status|failure|has failed|problem|incomplete)|"
+    r"returned (mail|to sender)|failure notice|could not be (sent|delivered)|"
+    r"message (not delivered|blocked|rejected))",
+    re.IGNORECASE,
+)
+RETURNED_TYPES = ("message/rfc822", "text/rfc822-headers", "message/global")
 REPORT_TYPES = (
     "multipart/report",
     "message/delivery-status",
@@ -39,6 +47,17 @@ def _header(message: EmailMessage, name: str) -> str:
     except (ValueError, IndexError, TypeError):
         return ""  # a header too broken to parse; treat as absent
     return str(value or "").strip()
+
+
+def _returns_a_message(message: EmailMessage) -> bool:
+    """A bounce without the report format: an email carried back inside, and a subject
+    that speaks of delivery."""
+    if not DELIVERY_WORDS.search(_header(message, "Subject")) or not message.is_multipart():
+        return False
+    parts = message.get_payload()
+    return isinstance(parts, list) and any(
+        isinstance(p, EmailMessage) and p.get_content_type() in RETURNED_TYPES for p in parts
+    )
 
 
 def automated_reason(message: EmailMessage, our_domain: str) -> str | None:
@@ -58,10 +77,20 @@ def automated_reason(message: EmailMessage, our_domain: str) -> str | None:
         return "delivery report (empty Return-Path); never answered"
     if message.get_content_type() in REPORT_TYPES:
         return "delivery, read or abuse report; never answered"
+    if _header(message, "X-Failed-Recipients"):
+        return "delivery failure (X-Failed-Recipients); never answered"
     name, sender = parseaddr(_header(message, "From"))
-    local = sender.lower().split("@", 1)[0]
-    if local in AUTOMATED_SENDERS or name.strip().lower() in AUTOMATED_NAMES:
+    local = sender.lower().split("@", 1)[0].split("+", 1)[0]
+    plain_name = name.strip().lower()
+    if (
+        local in AUTOMATED_SENDERS
+        or plain_name in AUTOMATED_NAMES
+        or "mail delivery" in plain_name
+        or plain_name in AUTOMATED_SENDERS
+    ):
         return f"sent by an automated address ({local or name}); never answered"
+    if _returns_a_message(message):
+        return "a returned message with delivery wording (a bounce); never answered"
     if AUTOMATED_SUBJECT.match(_header(message, "Subject")):
         return "automatic reply or bounce (by its subject); never answered"
     if our_domain and _header(message, "Message-ID").endswith(f"@{our_domain}>"):

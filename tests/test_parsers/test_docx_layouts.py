@@ -251,7 +251,7 @@ def test_invalid_values_are_problems_with_raw_text() -> None:
     assert "check digit" in problems["child.nhs_number"].message
     assert problems["child.dob"].label == "Date of birth"
     assert (
-        problems["child.dob"].message == "“31/02/2016” is not a real date; dates are read day first"
+        problems["child.dob"].message == "this answer is not a real date; dates are read day first"
     )
     assert "child.nhs_number" not in result.form.to_json()
 
