@@ -19,9 +19,10 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from intake.pipeline import decide, new_context
 from intake.pipeline import file as file_stage
+from intake.pipeline import new_context
 from intake.pipeline.context import Filing, MustWait
+from intake.pipeline.isolate import MIB, ReadingStopped, ReadLimits, decide_limited, warm_up
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from intake.sources.base import Destination, FetchedMessage, MailSource
@@ -36,6 +37,14 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.tables import InboundMessage, MessageState, Outcome, Referral
 
 log = logging.getLogger(__name__)
+
+# Starts of reading one message before it is quarantined without another try (GNU
+# Mailman's MAX_BAK_COUNT): a message that kills the worker must not run first for ever.
+MAX_BAK_COUNT = 3
+STOPPED_WORKER = (
+    f"reading it was cut short {MAX_BAK_COUNT} times (the worker stopped or was killed, "
+    "most likely for memory); not read again until a person asks for it to be reprocessed"
+)
 
 
 @dataclass
@@ -110,26 +119,41 @@ def filing_for(engine: Engine, settings: Settings) -> Filing:
     )
 
 
+def read_limits(settings: Settings) -> ReadLimits:
+    """The time and memory one message may take to read, from the settings."""
+    return ReadLimits(settings.read_timeout_seconds, settings.read_memory_mb * MIB)
+
+
 def process_stored(
     filing: Filing, settings: Settings, row: InboundMessage, raw: bytes | None = None
 ) -> None:
     """Run the pipeline on a stored, unprocessed message; quarantine it on any error.
 
     `raw` saves reading back what was just stored; without it the stored bytes are used.
+    Each start is counted (committed) first: a message whose reading keeps killing the
+    worker itself is quarantined after MAX_BAK_COUNT starts instead of running first on
+    every pass, as GNU Mailman's runners do.
     """
     assert row.id is not None
     engine = filing.engine
     try:
+        if messages.count_attempt(engine, row.id) > MAX_BAK_COUNT:
+            log.error("message %s quarantined (stopped the worker)", row.id)
+            messages.quarantine(engine, row.id, "", reason=STOPPED_WORKER)
+            return
         if raw is None:
             with session_scope(engine) as session:
                 raw = messages.raw_bytes(session, row.id)
         ctx = new_context(raw, settings, row.received_at, filing.scanner)
         if row.size > len(raw):
             ctx.oversize = row.size  # only the headers were downloaded
-        decide(ctx)
+        ctx = decide_limited(ctx, read_limits(settings))
         file_stage.run(ctx, filing, row.id)
     except MustWait:
         raise  # not a failure of this message: it stays unprocessed for the next pass
+    except ReadingStopped as exc:
+        log.error("message %s quarantined (a reading limit)", row.id)
+        messages.quarantine(engine, row.id, "", reason=f"{exc}; kept for a person to look at")
     except Exception as exc:
         # The traceback goes to the database for a person, not to the log: exception
         # messages can quote what was in the email.
@@ -210,6 +234,9 @@ def run_once(
     """
     report = RunReport()
     filing = replace(filing_for(engine, settings), notify=not backfill)
+    # Readers imported before the first message, not while reading it: a worker stopped
+    # during its start-up must not count as a start of reading that message.
+    warm_up()
     for fetched in source.fetch():
         if should_stop():
             # Asked to stop: the message in hand stays on the server for the next start.

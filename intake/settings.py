@@ -165,6 +165,18 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(
         20 * 1024 * 1024, description="Files larger than this are not opened; the sender is told."
     )
+    read_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest time reading one message may take (in a child process); "
+        "beyond it the message is quarantined with the reason and the next one goes on.",
+    )
+    read_memory_mb: int = Field(
+        512,
+        ge=64,
+        description="Memory reading one message may add (the child process's limit); "
+        "beyond it the message is quarantined with the reason.",
+    )
     clamd: str = Field(
         "",
         description="clamd to scan every message and attachment: `host:port` or a socket "
@@ -199,8 +211,9 @@ class Settings(BaseSettings):
         "and kept in DATA_DIR/review-secret (mode 0600).",
     )
     review_secure_cookies: bool = Field(
-        False,
-        description="Send review-queue cookies only over HTTPS (Secure); set true in production.",
+        True,
+        description="Send review-queue cookies only over HTTPS (Secure, `__Host-` name); "
+        "false only to try the queue over plain http on your own machine.",
     )
     review_session_minutes: int = Field(
         60, description="Minutes without activity after which a review-queue sign-in ends."

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -174,18 +174,37 @@ def raw_bytes(session: Session, message_id: int) -> bytes:
     return refang(crypto.unseal(raw.content))
 
 
-def quarantine(engine: Engine, message_id: int, error: str) -> None:
-    """Mark a message as failed, keeping the traceback for a person."""
+def quarantine(
+    engine: Engine,
+    message_id: int,
+    error: str,
+    reason: str = "processing failed; kept for a person to look at",
+) -> None:
+    """Mark a message as failed, keeping the traceback (if any) and the reason for a person."""
     with session_scope(engine) as session:
         row = session.get(InboundMessage, message_id)
         if row is None:
             raise LookupError(message_id)
         row.state = MessageState.QUARANTINED
         row.outcome = Outcome.QUARANTINED
-        row.outcome_reason = "processing failed; kept for a person to look at"
-        row.error = error
+        row.outcome_reason = reason
+        row.error = error or None
         row.processed_at = utcnow()
-        audit(session, "message", message_id, "quarantined")
+        audit(session, "message", message_id, "quarantined", reason[:200])
+
+
+def count_attempt(engine: Engine, message_id: int) -> int:
+    """Count (and commit) one more start of reading a message; returns the new count."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(InboundMessage)
+            .where(col(InboundMessage.id) == message_id)
+            .values(attempts=col(InboundMessage.attempts) + 1)
+            .returning(col(InboundMessage.attempts))
+        ).first()
+    if result is None:
+        raise LookupError(message_id)
+    return int(result[0])
 
 
 def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> None:
@@ -216,6 +235,7 @@ def reopen_quarantined(engine: Engine, message_id: int) -> str:
         row.outcome = None
         row.outcome_reason = None
         row.processed_at = None
+        row.attempts = 0  # a person asked: it gets its tries again
         audit(session, "message", message_id, "reprocess", "quarantine reopened")
     return "reopened"
 
