@@ -202,7 +202,10 @@ def main() -> None:
         print(f"{args.n} referrals created in {time.perf_counter() - started:.1f} s ({where})")
         add_user(engine, "olly", "officer", PASSWORD)
         add_user(engine, "ada", "admin", PASSWORD)
-        app = create_app(Settings(data_dir=Path(tmp), database_url=url), engine=engine)
+        app = create_app(
+            Settings(data_dir=Path(tmp), database_url=url, review_secure_cookies=False),
+            engine=engine,
+        )
         client = TestClient(app)
         page = client.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         "lscp-intake.invalid",
         description="Domain of the Message-IDs we create; replies to it are never answered.",
     )
+    trusted_auth_server: str = Field(
+        "",
+        description="authserv-id of the mail server that receives our mail, as written in "
+        "its Authentication-Results headers; empty: the topmost such header is trusted.",
+    )
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as plain `text` or one `json` object per line."

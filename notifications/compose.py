@@ -138,21 +138,36 @@ def alert_context(referral: Referral, config: MailConfig, internal: bool) -> dic
         # Initials help SIRG members recognise a case, but only inside the partnership.
         "initials": initials(referral.child_name) if internal else "",
         "missing_count": len(referral.problems),
+        "unverified": False,
     }
 
 
 def alert_rows(
-    config: MailConfig, routing: Routing, referral: Referral, inbound_message_id: int
+    config: MailConfig,
+    routing: Routing,
+    referral: Referral,
+    inbound_message_id: int,
+    sender_unverified: bool = False,
 ) -> list[OutboxMessage]:
-    """One alert per representative the routing rules choose for this referral."""
+    """One alert per representative the routing rules choose for this referral.
+
+    `sender_unverified`: the receiving server found the From address may be forged. Such
+    an email never raises the urgent alert to the chair by itself: it is routed as a
+    routine referral, and every alert says the sender was not verified.
+    """
     record = referral.record
     agencies = [referral.referrer_agency or ""] + [
         str(row.get("agency", "")) for row in record.get("agencies") or []
     ]
+    urgent = referral.urgent and not sender_unverified
     rows = []
-    for rep in routing.alert_recipients(referral.urgent, agencies):
+    for rep in routing.alert_recipients(urgent, agencies):
         internal = routing.is_internal(rep.email)
-        context = alert_context(referral, config, internal) | {"name": rep.name}
+        context = alert_context(referral, config, internal) | {
+            "name": rep.name,
+            "urgent": urgent,
+            "unverified": sender_unverified,
+        }
         mail = render("alert", context, config.templates_dir)
         rows.append(
             outbox_row(

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intake.settings import Settings
-from review.auth import CsrfFailed, Forbidden, LoginRequired, csrf_guard
+from review.auth import CsrfFailed, Forbidden, LoginRequired, ServerSessions, csrf_guard
 from review.render import CSS_HASH, page
 from review.routes import (
     admin,
@@ -189,11 +189,13 @@ def create_app(
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     # Added last = outermost: headers and the access log cover the gate's answers too.
+    idle_seconds = settings.review_session_minutes * 60
     app.add_middleware(
         SessionGate,
         secret=secret_key(settings.review_secret.get_secret_value(), settings.data_dir),
         secure=settings.review_secure_cookies,
-        idle_seconds=settings.review_session_minutes * 60,
+        idle_seconds=idle_seconds,
+        store=ServerSessions(engine, clock, idle_seconds),
     )
     app.add_middleware(Hardening)
     return app

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -13,15 +14,16 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from review.passwords import hash_password, needs_rehash, verify_password
-from storage import users
+from review.sessions import REFRESH_AFTER, TOKEN
+from storage import review_sessions, users
 from storage.db import session_scope
 from storage.tables import ReviewUser
 from storage.workflow import record_event
 
-ABSOLUTE_SESSION_SECONDS = 12 * 3600  # even an active session ends after a working day
+ABSOLUTE_SESSION = timedelta(hours=12)  # even an active session ends after a working day
 FAILED = (
-    "Those details did not work. After 5 failed attempts an account is locked for "
-    "15 minutes; an admin can unlock it sooner."
+    "Those details did not work. After 5 failed attempts, sign-in from the same place "
+    "waits a minute, then longer with each further failure."
 )
 
 
@@ -68,80 +70,153 @@ def ensure_csrf(request: Request) -> str:
     return token
 
 
-def authenticate(engine: Engine, name: str, password: str, now: datetime) -> SignedIn | None:
-    """The user if `name` and `password` match and the account may sign in, else None.
+@dataclass(frozen=True)
+class Throttled:
+    """A sign-in attempt refused unchecked after too many failures; free again at `until`."""
 
-    Failures count towards the lock-out; every attempt is in the audit log. Wrong names,
-    wrong passwords, locked and disabled accounts all get the same answer, so the page
-    does not tell a stranger which names exist.
+    until: datetime
+    now: datetime
+
+    @property
+    def minutes(self) -> int:
+        """Whole minutes to wait, rounded up (at least 1)."""
+        return max(1, -(-int((self.until - self.now).total_seconds()) // 60))
+
+    @property
+    def message(self) -> str:
+        """What the sign-in page says."""
+        unit = "minute" if self.minutes == 1 else "minutes"
+        return f"Too many failed sign-ins. Try again in {self.minutes} {unit}."
+
+
+def authenticate(
+    engine: Engine, name: str, password: str, now: datetime, address: str
+) -> SignedIn | Throttled | None:
+    """The user if `name` and `password` match and the account may sign in; Throttled
+    when the attempt is refused unchecked (README, "Signing in"); else None.
+
+    Every attempt is in the audit log. Wrong names, wrong passwords and disabled accounts
+    all get the same answer, so the page does not tell a stranger which names exist.
     """
+    try:
+        clean = users.normalise_name(name)
+    except users.UserError:
+        clean = ""
     with session_scope(engine) as db:
-        try:
-            user = users.by_name(db, users.normalise_name(name))
-        except users.UserError:
-            user = None
+        user = users.by_name(db, clean) if clean else None
+        account = user.name if user is not None else None
+        blocked_until = users.admit(db, address, account, now)
+        if blocked_until is not None:
+            # Refused before any password check: the point is to stop the guessing.
+            if user is not None and user.id is not None:
+                record_event(db, user.name, "user", user.id, "login refused", now, "throttled")
+            else:
+                record_event(db, "unknown", "user", 0, "login refused", now, "throttled")
+            return Throttled(blocked_until, now)
+        password_hash = user.password_hash if user is not None else None
+    # The slow hashing is done outside any transaction: no locks held meanwhile.
+    matched = verify_password(password_hash, password)  # None: the same time as a real one
+    new_hash = None
+    if matched and password_hash is not None and needs_rehash(password_hash):
+        new_hash = hash_password(password)
+    with session_scope(engine) as db:
+        user = users.by_name(db, clean) if clean else None
         if user is None or user.id is None:
-            verify_password(None, password)  # spend the same time as a real check
             # The typed name is not kept: people type passwords into the name box.
             record_event(db, "unknown", "user", 0, "login failed", now, "unknown user name")
             return None
-        if users.is_locked(user, now):
-            verify_password(None, password)
-            record_event(db, user.name, "user", user.id, "login refused", now, "locked out")
-            return None
-        if not verify_password(user.password_hash, password):
-            locked = users.record_failure(db, user, now)
+        if not matched or user.password_hash != password_hash:
             record_event(db, user.name, "user", user.id, "login failed", now, "wrong password")
-            if locked:
-                record_event(db, user.name, "user", user.id, "locked out", now, "5 failures")
             return None
         if not user.active:
             record_event(db, user.name, "user", user.id, "login refused", now, "disabled")
             return None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        users.forget_failures(db, users.address_key(address), users.account_key(user.name))
+        if new_hash is not None:
+            user.password_hash = new_hash
         users.record_success(db, user, now)
         record_event(db, user.name, "user", user.id, "login", now)
         return SignedIn(user.id, user.name, user.role)
 
 
-def start_session(request: Request, user: SignedIn, version: int, now_ts: float) -> None:
-    """Replace whatever session there was (no fixation) with a signed-in one."""
+def start_session(request: Request, engine: Engine, user: SignedIn, now: datetime) -> None:
+    """Replace whatever session there was (no fixation) with a new signed-in one."""
     session = request.session
-    session.clear()
-    session.update({"uid": user.id, "v": version, "iat": int(now_ts), "csrf": new_csrf_token()})
-
-
-def session_version(engine: Engine, user_id: int) -> int:
-    """The user's current session version (to put in a new session)."""
     with session_scope(engine) as db:
-        user = db.get(ReviewUser, user_id)
-        return user.session_version if user is not None else -1
+        old = session.get(TOKEN)
+        if isinstance(old, str) and old:
+            review_sessions.end(db, old, now)  # signing in again ends the session before
+        account = db.get(ReviewUser, user.id)
+        version = account.session_version if account is not None else -1
+        token = review_sessions.start(db, user.id, now)
+    session.clear()
+    session.update({TOKEN: token, "v": version, "csrf": new_csrf_token()})
+
+
+def end_session(request: Request, engine: Engine, now: datetime) -> None:
+    """Sign out: the server-side session ends, and the cookie is deleted."""
+    token = request.session.get(TOKEN)
+    if isinstance(token, str) and token:
+        with session_scope(engine) as db:
+            review_sessions.end(db, token, now)
+    request.session.clear()
+
+
+class ServerSessions:
+    """The gate's `SessionStore`: sessions kept in the review_session table.
+
+    Read from the database at every request, so signing out, disabling a user, resetting
+    their password or changing their role takes effect at once.
+    """
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], idle_seconds: int) -> None:
+        self.engine = engine
+        self.clock = clock
+        # The cookie's signature ends an idle session; the row's time is a second check
+        # (allowing for the cookie being re-signed only once a minute).
+        self.idle = timedelta(seconds=idle_seconds + REFRESH_AFTER)
+
+    def resolve(self, data: dict[str, Any]) -> SignedIn | None:
+        """The user of a live session; None, and the session ended, otherwise."""
+        token, version = data.get(TOKEN), data.get("v")
+        if not isinstance(token, str) or not token:
+            return None
+        now = self.clock()
+        with session_scope(self.engine) as db:
+            row = review_sessions.find_open(db, token)
+            if row is None:
+                return None
+            user = db.get(ReviewUser, row.user_id)
+            if (
+                user is None
+                or user.id is None
+                or not user.active
+                or user.session_version != version
+                or now - row.created_at > ABSOLUTE_SESSION
+                or now - row.last_seen_at > self.idle
+            ):
+                row.ended_at = now
+                db.add(row)
+                return None
+            if (now - row.last_seen_at).total_seconds() >= REFRESH_AFTER:
+                row.last_seen_at = now  # at most once a minute: not a write per request
+                db.add(row)
+            return SignedIn(user.id, user.name, user.role)
+
+    def expire(self, data: dict[str, Any]) -> None:
+        """End the session of a cookie that outlived the idle time."""
+        token = data.get(TOKEN)
+        if isinstance(token, str) and token:
+            with session_scope(self.engine) as db:
+                review_sessions.end(db, token, self.clock())
 
 
 def current_user(request: Request) -> SignedIn:
-    """The signed-in user; LoginRequired when the session is no longer valid.
-
-    Read from the database at every request, so disabling a user, resetting their
-    password or changing their role takes effect at once.
-    """
-    session = request.session
-    uid, version, issued = session.get("uid"), session.get("v"), session.get("iat")
-    now_ts = request.app.state.clock().timestamp()
-    if not isinstance(uid, int) or not isinstance(issued, int):
-        session.clear()
+    """The signed-in user, as the session gate found them; LoginRequired without one."""
+    user = getattr(request.state, "user", None)
+    if not isinstance(user, SignedIn):
         raise LoginRequired
-    if now_ts - issued > ABSOLUTE_SESSION_SECONDS:
-        session.clear()
-        raise LoginRequired
-    with session_scope(request.app.state.engine) as db:
-        user = db.get(ReviewUser, uid)
-        if user is None or not user.active or user.session_version != version:
-            session.clear()
-            raise LoginRequired
-        signed_in = SignedIn(uid, user.name, user.role)
-    request.state.user = signed_in
-    return signed_in
+    return user
 
 
 def require(role: str) -> Any:

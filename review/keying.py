@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from notifications.compose import MailConfig, alert_rows, initials, reply_row
 from notifications.routing import Routing
+from parsers.authresults import SenderCheck
 from parsers.formdef import FormDef
 from parsers.mime import parse_message, reply_address
 from parsers.schema import check_record
@@ -243,6 +244,7 @@ def create_referral(
                 keyed_by_hand=True,
             )
         )
-    for alert in alert_rows(mail, routing, referral, source.message_id):
+    unsure = message.sender_check == SenderCheck.NOT_VERIFIED
+    for alert in alert_rows(mail, routing, referral, source.message_id, unsure):
         db.add(alert)
     return referral

@@ -1,21 +1,24 @@
 """The session cookie and the gate in front of every page.
 
-The session is a small signed cookie (itsdangerous): the user's id, a session version
-(raised to end every open session of a user), when they signed in, and the CSRF token.
-It is signed, not encrypted, so it holds nothing secret beyond that token, which the
-user's own pages carry anyway.
+The session is a small signed cookie (itsdangerous): a random session token, the user's
+session version (raised to end every open session of a user) and the CSRF token. The
+token names a row kept on the server (`storage.review_sessions`); signing out ends the
+row, so a copy of the cookie is worthless afterwards. The cookie is signed, not
+encrypted: whoever holds it holds the session, which is why it is HttpOnly and Secure.
 
-The gate sends anyone without a signed-in session to /login before any route runs, so a
-route added later is protected even if its author forgets to ask for a user.
+The gate asks the server about the session at every request and sends anyone without a
+live one to /login before any route runs, so a route added later is protected even if
+its author forgets to ask for a user.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -27,6 +30,19 @@ COOKIE = "lscp_review"
 # sibling subdomain or on a narrower path, so no other site can plant a session.
 SECURE_COOKIE = "__Host-lscp_review"
 REFRESH_AFTER = 60  # seconds: re-sign at most once a minute to slide the idle timeout
+TOKEN = "sid"  # the session key that holds the server-side session's token
+
+
+class SessionStore(Protocol):
+    """Where the gate checks sessions: the server's record of who is signed in."""
+
+    def resolve(self, data: dict[str, Any]) -> object | None:
+        """The signed-in user of a live session, else None (and the session is ended)."""
+        ...
+
+    def expire(self, data: dict[str, Any]) -> None:
+        """End the session of a cookie that outlived the idle time."""
+        ...
 
 
 class ReviewSession(dict[str, Any]):
@@ -56,31 +72,40 @@ class ReviewSession(dict[str, Any]):
 
 
 class SessionGate:
-    """ASGI middleware: reads the session cookie, turns away the signed-out, writes back."""
+    """ASGI middleware: reads the session cookie, checks it with the server, turns away
+    the signed-out, writes the cookie back. The user goes into the request's state."""
 
-    def __init__(self, app: ASGIApp, secret: str, secure: bool, idle_seconds: int) -> None:
+    def __init__(
+        self, app: ASGIApp, secret: str, secure: bool, idle_seconds: int, store: SessionStore
+    ) -> None:
         self.app = app
         self.serializer = URLSafeTimedSerializer(secret, salt="lscp-review-session")
         self.cookie = SECURE_COOKIE if secure else COOKIE
         self.secure = secure
         self.idle_seconds = idle_seconds
+        self.store = store
 
-    def _load(self, scope: Scope) -> tuple[ReviewSession, float | None, bool]:
-        """(session, when it was signed, whether a cookie had just expired)."""
+    def _load(self, scope: Scope) -> tuple[ReviewSession, float | None, dict[str, Any] | None]:
+        """(session, when it was signed, the data of a cookie that had just expired)."""
         raw = _cookies(scope).get(self.cookie)
         if not raw:
-            return ReviewSession(), None, False
+            return ReviewSession(), None, None
         try:
             data, signed = self.serializer.loads(
                 raw, max_age=self.idle_seconds, return_timestamp=True
             )
         except SignatureExpired:
-            return ReviewSession(), None, True
+            # Genuine but too old: read it once more, only to end its server-side row.
+            try:
+                old = self.serializer.loads(raw)
+            except BadSignature:
+                old = None
+            return ReviewSession(), None, old if isinstance(old, dict) else {}
         except BadSignature:
-            return ReviewSession(), None, False
+            return ReviewSession(), None, None
         if not isinstance(data, dict):
-            return ReviewSession(), None, False
-        return ReviewSession(data), signed.timestamp(), False
+            return ReviewSession(), None, None
+        return ReviewSession(data), signed.timestamp(), None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +113,16 @@ class SessionGate:
             return
         session, signed_at, expired = self._load(scope)
         scope["session"] = session
-        had_cookie = signed_at is not None or expired
+        had_cookie = signed_at is not None or expired is not None
+        user = None
+        if expired is not None and expired.get(TOKEN):
+            await run_in_threadpool(self.store.expire, expired)
+        elif session.get(TOKEN):
+            # The database is asked in a worker thread, as routes are: never block the loop.
+            user = await run_in_threadpool(self.store.resolve, dict(session))
+            if user is None:
+                session.clear()  # signed out, expired or ended: delete the cookie
+        scope.setdefault("state", {})["user"] = user
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -98,9 +132,9 @@ class SessionGate:
                     headers.append("Set-Cookie", cookie)
             await send(message)
 
-        if scope["path"] not in PUBLIC_PATHS and not session.get("uid"):
-            response = _turn_away(scope, expired)
-            if expired:
+        if scope["path"] not in PUBLIC_PATHS and user is None:
+            response = _turn_away(scope, expired is not None)
+            if expired is not None:
                 session.clear()  # delete the stale cookie
             await response(scope, receive, send_with_cookie)
             return
@@ -115,7 +149,7 @@ class SessionGate:
                 return None
             return f"{self.cookie}=; Max-Age=0; {flags}"
         stale = signed_at is not None and time.time() - signed_at > REFRESH_AFTER
-        if session and (session.modified or (stale and session.get("uid"))):
+        if session and (session.modified or (stale and session.get(TOKEN))):
             # No Max-Age: the cookie ends with the browser; the signature's age ends
             # it after the idle timeout whatever the browser does.
             return f"{self.cookie}={self.serializer.dumps(dict(session))}; {flags}"

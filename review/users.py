@@ -42,7 +42,7 @@ def disable_user(engine: Engine, name: str, actor: str = "system") -> None:
     now = utcnow()
     with session_scope(engine) as db:
         user = _get(db, name)
-        users.set_active(db, user, False)
+        users.set_active(db, user, False, now)
         assert user.id is not None
         record_event(db, actor, "user", user.id, "user disabled", now, user.name)
 
@@ -52,18 +52,19 @@ def enable_user(engine: Engine, name: str, actor: str = "system") -> None:
     now = utcnow()
     with session_scope(engine) as db:
         user = _get(db, name)
-        users.set_active(db, user, True)
+        users.set_active(db, user, True, now)
         assert user.id is not None
         record_event(db, actor, "user", user.id, "user enabled", now, user.name)
 
 
 def reset_user(engine: Engine, name: str, password: str, actor: str = "system") -> None:
-    """Give a user a new password, lift any lock-out and end their open sessions."""
+    """Give a user a new password, lift any throttling of the account and end their open
+    sessions."""
     password_hash = hash_password(password)
     now = utcnow()
     with session_scope(engine) as db:
         user = _get(db, name)
-        users.set_password(db, user, password_hash)
+        users.set_password(db, user, password_hash, now)
         assert user.id is not None
         record_event(db, actor, "user", user.id, "password reset", now, user.name)
 
@@ -82,7 +83,7 @@ def set_role(engine: Engine, name: str, role: str, actor: str = "system") -> Non
 
 
 def unlock_user(engine: Engine, name: str, actor: str = "system") -> None:
-    """Lift a lock-out after failed sign-ins."""
+    """Lift the throttling of an account after failed sign-ins (not of any address)."""
     now = utcnow()
     with session_scope(engine) as db:
         user = _get(db, name)

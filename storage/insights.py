@@ -43,6 +43,7 @@ class HeldMessage:
     kept: bool  # the original is stored (not purged)
     infected: bool  # stored defanged: never offered for download or reprocessing
     mentions: str | None = None  # a reference it quotes without being on that thread
+    sender_check: str | None = None  # the receiving server's verdict on the sender
 
 
 def _held(session: Session, row: InboundMessage) -> HeldMessage:
@@ -58,6 +59,7 @@ def _held(session: Session, row: InboundMessage) -> HeldMessage:
         kept=bool(stored),
         infected=stored.startswith(DEFANGED_MARK),
         mentions=row.mentions,
+        sender_check=row.sender_check,
     )
 
 

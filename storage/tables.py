@@ -87,6 +87,12 @@ class InboundMessage(SQLModel, table=True):
         max_length=20,
         description="A reference quoted by a sender not on that referral's thread: not joined",
     )
+    sender_check: str | None = Field(
+        default=None,
+        max_length=20,
+        description="The receiving server's verdict on the sender (a SenderCheck): "
+        "verified, not_verified or unknown",
+    )
     attempts: int = Field(
         default=0,
         description="Times reading it started (committed first): a message that kills the "

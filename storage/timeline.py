@@ -87,6 +87,7 @@ class Entry:
     message_id: int | None = None  # for an email in: the stored email
     files: list[FileRef] = field(default_factory=list)
     note: str = ""
+    sender_check: str | None = None  # for an email in: the receiving server's verdict
 
 
 def _emails_in(session: Session, referral_id: int) -> list[Entry]:
@@ -121,6 +122,7 @@ def _emails_in(session: Session, referral_id: int) -> list[Entry]:
                 summary=f"Email in: {what}" + (f", {how}" if how else ""),
                 message_id=message.id,
                 files=files.get(message.id, []),
+                sender_check=message.sender_check,
             )
         )
     return out

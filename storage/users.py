@@ -1,4 +1,4 @@
-"""Review-queue users: who may sign in, with which role, and the lock-out count.
+"""Review-queue users: who may sign in, with which role, and sign-in throttling.
 
 Password hashing lives in `review.passwords`; this module only stores the hash. Every
 function works in the caller's transaction.
@@ -9,17 +9,27 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import case, delete, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.tables import ReviewUser
+from storage import review_sessions
+from storage.tables import LoginThrottle, ReviewUser
 
 VIEWER = "viewer"
 OFFICER = "officer"
 ADMIN = "admin"
 ROLES = (VIEWER, OFFICER, ADMIN)  # each role can do everything the ones before it can
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+# Throttling (README, "Signing in"): failures allowed before any wait, per key.
+FREE_FAILURES = 5
+# An address that keeps failing waits 1 minute, then 2, 4, 8, at most 15.
+ADDRESS_DELAY = timedelta(minutes=1)
+ADDRESS_DELAY_MAX = timedelta(minutes=15)
+# An account under attack is slowed only briefly, and only for addresses that have failed
+# themselves, so a stranger cannot keep the officer out: 15 seconds, 30, at most 1 minute.
+ACCOUNT_DELAY = timedelta(seconds=15)
+ACCOUNT_DELAY_MAX = timedelta(minutes=1)
+FORGET_FAILURES_AFTER = timedelta(hours=24)  # a typo last week does not count today
 # Plain names ("a.smith"), so they read well in the audit log and never need escaping.
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
 
@@ -91,19 +101,24 @@ def create(session: Session, name: str, role: str, password_hash: str, now: date
     return user
 
 
-def set_password(session: Session, user: ReviewUser, password_hash: str) -> None:
-    """Store a new hash, lift any lock-out and end the user's open sessions."""
+def set_password(session: Session, user: ReviewUser, password_hash: str, now: datetime) -> None:
+    """Store a new hash, lift any throttling of the account and end its open sessions."""
     user.password_hash = password_hash
     user.failed_logins = 0
     user.locked_until = None
     user.session_version += 1
     session.add(user)
+    forget_failures(session, account_key(user.name))
+    assert user.id is not None
+    review_sessions.end_all(session, user.id, now)
 
 
-def set_active(session: Session, user: ReviewUser, active: bool) -> None:
+def set_active(session: Session, user: ReviewUser, active: bool, now: datetime) -> None:
     """Enable or disable a user; disabling ends their open sessions at once."""
     if user.active and not active:
         user.session_version += 1
+        assert user.id is not None
+        review_sessions.end_all(session, user.id, now)
     user.active = active
     session.add(user)
 
@@ -117,42 +132,136 @@ def set_role(session: Session, user: ReviewUser, role: str) -> None:
 
 
 def unlock(session: Session, user: ReviewUser) -> None:
-    """Lift a lock-out and forget past failures."""
+    """Lift the throttling of an account and forget its past failures."""
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
-
-
-def is_locked(user: ReviewUser, now: datetime) -> bool:
-    """True while a lock-out after repeated failures lasts."""
-    return user.locked_until is not None and user.locked_until > now
-
-
-def record_failure(session: Session, user: ReviewUser, now: datetime) -> bool:
-    """Count a failed sign-in; returns True when this failure locked the account.
-
-    The count is raised in SQL, so failures sent in parallel cannot be lost and slip past
-    the limit. Locking resets the count: after the lock-out the user has five tries again.
-    """
-    result = session.execute(
-        update(ReviewUser)
-        .where(col(ReviewUser.id) == user.id)
-        .values(failed_logins=col(ReviewUser.failed_logins) + 1)
-        .returning(col(ReviewUser.failed_logins))
-    ).first()
-    failures = int(result[0]) if result is not None else MAX_FAILURES
-    session.refresh(user)
-    if failures >= MAX_FAILURES:
-        user.failed_logins = 0
-        user.locked_until = now + LOCKOUT
-        session.add(user)
-        return True
-    return False
+    forget_failures(session, account_key(user.name))
 
 
 def record_success(session: Session, user: ReviewUser, now: datetime) -> None:
-    """Forget past failures and note the sign-in time."""
+    """Note the sign-in time."""
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     session.add(user)
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def address_key(address: str) -> str:
+    """The throttle key of a client address."""
+    return f"ip:{address}"[:200]
+
+
+def account_key(name: str) -> str:
+    """The throttle key of an account (an existing user's stored name, never typed text)."""
+    return f"user:{name}"
+
+
+def admit(session: Session, address: str, account: str | None, now: datetime) -> datetime | None:
+    """Let a sign-in attempt be checked, or say until when it is refused.
+
+    An admitted attempt is counted as a failure before the password is checked (a success
+    then forgets it): requests sent in parallel each see the count of those before them,
+    so a burst cannot slip past the limit while the first ones are still being checked.
+    A refused attempt is not counted. `account` is None for a name that is no user's.
+    Returns None when admitted, else when the block that refuses the attempt ends.
+    """
+    ip = address_key(address)
+    ip_failures = _count(session, ip, now, unless_blocked=True)
+    if ip_failures is None:
+        return _blocked_until(session, ip, now)
+    if account is not None:
+        user = account_key(account)
+        # An address that has failed before may be a guesser's; one that has not is most
+        # likely the officer's own, and the right password from it must always work.
+        suspect = ip_failures > 1
+        user_failures = _count(session, user, now, unless_blocked=suspect)
+        if user_failures is None:
+            _uncount(session, ip)  # not checked, so not a failure of this address
+            return _blocked_until(session, user, now)
+        _block(session, user, now, user_failures, ACCOUNT_DELAY, ACCOUNT_DELAY_MAX)
+    _block(session, ip, now, ip_failures, ADDRESS_DELAY, ADDRESS_DELAY_MAX)
+    return None
+
+
+def forget_failures(session: Session, *keys: str) -> None:
+    """Drop the counts and blocks of these keys (after a success, or by an admin)."""
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(keys)))
+
+
+def throttle_delay(failures: int, first: timedelta, longest: timedelta) -> timedelta | None:
+    """How long a key with this many failures is blocked: None within the free tries,
+    then `first`, doubling with each further failure, at most `longest`."""
+    if failures < FREE_FAILURES:
+        return None
+    return min(first * 2 ** min(failures - FREE_FAILURES, 20), longest)
+
+
+def _count(session: Session, key: str, now: datetime, *, unless_blocked: bool) -> int | None:
+    """Add one failure to `key` and return its count; None (nothing added) when
+    `unless_blocked` and the key is blocked. In SQL, so parallel attempts are all counted."""
+    statement = update(LoginThrottle).where(col(LoginThrottle.key) == key)
+    if unless_blocked:
+        statement = statement.where(
+            or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= now)
+        )
+    stale = col(LoginThrottle.last_failure_at) < now - FORGET_FAILURES_AFTER
+    result = session.execute(
+        statement.values(
+            failures=case((stale, 1), else_=col(LoginThrottle.failures) + 1),
+            last_failure_at=now,
+        ).returning(col(LoginThrottle.failures))
+    ).first()
+    if result is not None:
+        return int(result[0])
+    if session.get(LoginThrottle, key, populate_existing=True) is not None:
+        return None  # there, but blocked
+    try:
+        # A savepoint, so losing the race to create the row costs only a retry.
+        with session.begin_nested():
+            session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
+        return 1
+    except IntegrityError:
+        return _count(session, key, now, unless_blocked=unless_blocked)
+
+
+def _uncount(session: Session, key: str) -> None:
+    session.execute(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) > 0)
+        .values(failures=col(LoginThrottle.failures) - 1)
+    )
+
+
+def _block(
+    session: Session,
+    key: str,
+    now: datetime,
+    failures: int,
+    first: timedelta,
+    longest: timedelta,
+) -> None:
+    wait = throttle_delay(failures, first, longest)
+    if wait is None:
+        return
+    until = now + wait
+    # Only ever lengthened: a slower parallel request must not shorten a block.
+    session.execute(
+        update(LoginThrottle)
+        .where(
+            col(LoginThrottle.key) == key,
+            or_(
+                col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) < until
+            ),
+        )
+        .values(blocked_until=until)
+    )
+
+
+def _blocked_until(session: Session, key: str, now: datetime) -> datetime:
+    row = session.get(LoginThrottle, key, populate_existing=True)
+    # Forgotten meanwhile (a success in parallel): refused this once, free to try again.
+    return row.blocked_until if row is not None and row.blocked_until is not None else now

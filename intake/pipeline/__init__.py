@@ -44,6 +44,7 @@ def new_context(
         received_at=received_at,
         max_message_bytes=settings.max_message_bytes,
         our_message_id_domain=settings.message_id_domain,
+        trusted_auth_server=settings.trusted_auth_server,
         max_attachments=settings.max_attachments,
         max_attachment_bytes=settings.max_attachment_bytes,
         scanner=scanner,

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from intake.scan import ClamdScanner
 from notifications.compose import MailConfig
 from notifications.routing import Routing
+from parsers.authresults import SenderCheck, sender_check
 from parsers.bounce import Bounce
 from parsers.mime import Candidate
 from parsers.thread import ThreadClues, thread_clues
@@ -49,6 +50,7 @@ class MessageContext:
     received_at: datetime
     max_message_bytes: int
     our_message_id_domain: str
+    trusted_auth_server: str = ""
     max_attachments: int = 30
     max_attachment_bytes: int = 20 * 1024 * 1024
     scanner: ClamdScanner | None = None
@@ -69,6 +71,11 @@ class MessageContext:
     def clues(self) -> ThreadClues:
         """What ties this email to an earlier one (Message-IDs answered, references, sender)."""
         return thread_clues(self.message)
+
+    @cached_property
+    def sender_check(self) -> SenderCheck:
+        """The receiving server's verdict on the sender (Authentication-Results)."""
+        return sender_check(self.message, self.trusted_auth_server)
 
     @property
     def ended(self) -> bool:

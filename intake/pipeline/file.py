@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from intake.pipeline import follow
 from intake.pipeline.context import Filing, MessageContext, ReadDocument
 from notifications.compose import alert_rows, initials, reply_row, security_rows
+from parsers.authresults import SenderCheck
 from parsers.bounce import Bounce
 from parsers.mime import reply_address
 from parsers.record import ParsedForm
@@ -62,6 +63,11 @@ def problem_lines(form: ParsedForm) -> list[str]:
         else:
             lines.append(f"{form.label_for(key)} ({problem.message})")
     return lines
+
+
+def unverified(ctx: MessageContext) -> bool:
+    """True when the receiving server said the sender may be forged."""
+    return ctx.sender_check == SenderCheck.NOT_VERIFIED
 
 
 def reading(doc: ReadDocument, message_row_id: int, attachment_id: int) -> FormReading:
@@ -200,6 +206,7 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
         row.outcome_reason = ctx.reason
         row.processed_at = utcnow()
         row.sender = ctx.clues.sender
+        row.sender_check = ctx.sender_check
         if ctx.infected:
             _file_infected(session, ctx, filing, row)
             audit(session, "message", message_row_id, "quarantined", "virus found")
@@ -288,5 +295,7 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
             )
         )
     for referral in referrals if filing.notify else []:
-        session.add_all(alert_rows(filing.mail, filing.routing, referral, message_row_id))
+        session.add_all(
+            alert_rows(filing.mail, filing.routing, referral, message_row_id, unverified(ctx))
+        )
     audit(session, "message", message_row_id, "processed", str(ctx.outcome))

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from intake.pipeline.context import Filing, MessageContext, ReadDocument
 from notifications.compose import alert_rows, initials, reply_row
 from notifications.conversation import FollowUp, Joining, follow_up_reply, new_mail_notes
+from parsers.authresults import SenderCheck
 from parsers.formdef import load_form
 from parsers.thread import body_text
 from storage.clock import utcnow
@@ -171,14 +172,16 @@ def tell(
             )
             session.add(reply)
         if joining.follow_up == FollowUp.COMPLETE and not _alerted(session, referral.id):
-            session.add_all(alert_rows(filing.mail, filing.routing, referral, row.id))
+            unsure = ctx.sender_check == SenderCheck.NOT_VERIFIED
+            session.add_all(alert_rows(filing.mail, filing.routing, referral, row.id, unsure))
         else:
             to = officer_addresses(session, referral, team)
             session.add_all(new_mail_notes(filing.mail, joining, to, row.id))
     for sibling in filed.siblings:
         if ctx.clues.sender:
             session.add(_sibling_reply(filing, ctx, sibling, ctx.clues.sender, row.id))
-        session.add_all(alert_rows(filing.mail, filing.routing, sibling, row.id))
+        unsure = ctx.sender_check == SenderCheck.NOT_VERIFIED
+        session.add_all(alert_rows(filing.mail, filing.routing, sibling, row.id, unsure))
 
 
 def outcome_of(thread: Joined, filed: Filed) -> tuple[Outcome, str]:

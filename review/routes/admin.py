@@ -60,7 +60,7 @@ def user_change(
     password: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Change a user: role, disable, enable, unlock or a new password."""
-    if name == user.name and action in ("disable", "role"):
+    if _is_self(name, user) and action in ("disable", "role"):
         # An admin who demotes or disables themselves may leave nobody able to fix it.
         flash(request, "Ask another admin to change your own role or access.")
         return see_other("/admin/users")
@@ -86,6 +86,15 @@ def user_change(
         said = f"Not changed: {exc}."
     flash(request, said)
     return see_other("/admin/users")
+
+
+def _is_self(name: str, user: SignedIn) -> bool:
+    """True when `name`, typed in any case or with spaces, is the signed-in user's."""
+    try:
+        # Compared as stored: "ADA" and " ada" find the user "ada" too.
+        return users.normalise_name(name) == user.name
+    except users.UserError:
+        return False  # no user can have that name
 
 
 @router.get("/admin/settings", response_class=HTMLResponse)

@@ -82,7 +82,7 @@ def _run(settings: Settings, mails: dict[str, bytes]) -> tuple[dict[str, str], i
 def test_a_message_over_the_memory_limit_is_quarantined_and_the_rest_go_on(
     tmp_path: Path,
 ) -> None:
-    settings = settings_for(tmp_path, read_memory_mb=64)
+    settings = settings_for(tmp_path, read_memory_mb=64, read_timeout_seconds=300)
     outcomes, referrals = _run(
         settings,
         {

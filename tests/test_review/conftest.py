@@ -46,7 +46,10 @@ def site(pipeline_db: Path, tmp_path: Path) -> Iterator[Site]:
     """A fresh review app for one test."""
     db = tmp_path / "intake.db"
     shutil.copyfile(pipeline_db, db)
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{db}")
+    # Plain http here: a Secure cookie would never be sent back to the test client.
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{db}", review_secure_cookies=False
+    )
     engine = make_engine(settings.resolved_database_url)
     clock = Clock()
     app = create_app(settings, engine=engine, clock=clock)

@@ -102,7 +102,12 @@ def test_serve_answers_and_logs_no_personal_data(env: Path) -> None:
             [sys.executable, "-m", "intake", "serve", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "INTAKE_DATA_DIR": str(env)},
+            # Plain http on loopback: Secure cookies would not come back from httpx.
+            env={
+                **os.environ,
+                "INTAKE_DATA_DIR": str(env),
+                "INTAKE_REVIEW_SECURE_COOKIES": "false",
+            },
         )
     try:
         base = f"http://127.0.0.1:{port}"

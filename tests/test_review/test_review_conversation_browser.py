@@ -45,6 +45,7 @@ def site(tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer
         smtp_server,
         mail_from=f"LSCP SIRG Referrals <{MAILBOX}>",
         routing_file=ROOT / "samples" / "routing.toml",
+        review_secure_cookies=False,  # served over plain http to the browser
     )
     engine = open_database(settings)
     add_user(engine, "olly", "officer", PASSWORD, email=OFFICER_MAIL)

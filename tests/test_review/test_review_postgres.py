@@ -21,7 +21,9 @@ from storage.workflow import by_reference
 def test_queue_search_and_work_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     engine = make_engine(postgres_url)
     app = create_app(
-        Settings(data_dir=tmp_path, database_url=postgres_url), engine=engine, clock=Clock()
+        Settings(data_dir=tmp_path, database_url=postgres_url, review_secure_cookies=False),
+        engine=engine,
+        clock=Clock(),
     )
     try:
         add_user(engine, "olly", "officer", PASSWORD)
@@ -75,7 +77,7 @@ def test_queue_search_and_work_on_postgresql(postgres_url: str, tmp_path: Path) 
 
 
 def test_keying_a_referral_by_hand_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url, review_secure_cookies=False)
     engine = make_engine(postgres_url)
     clock = Clock()
     site = Site(create_app(settings, engine=engine, clock=clock), engine, clock, settings)
