@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,14 +11,41 @@ from typing import Annotated, Any
 
 import typer
 from sqlmodel import col, func, select
+from typer.core import TyperGroup
 
 from intake.referrals_cli import referrals_app
 from intake.settings import Settings, settings_table
+from intake.startup import failure_line, private_files
 
 SAMPLE_ROUTING = Path(__file__).resolve().parent.parent / "samples" / "routing.toml"
 
+
+class _Commands(TyperGroup):
+    """Every command; a start that cannot go on ends with one line and exit code 1."""
+
+    # Any: typer's Context comes from the click it bundles, which mypy sees apart from click's.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            line = failure_line(exc, _data_dir())
+            if line is None:
+                raise
+            typer.echo(f"intake: {line}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _data_dir() -> Path | None:
+    try:
+        return Settings().data_dir
+    except Exception:  # the settings themselves are what failed
+        return None
+
+
 app = typer.Typer(
-    help="LSCP SIRG referral intake: mailbox to validated referrals.", no_args_is_help=True
+    help="LSCP SIRG referral intake: mailbox to validated referrals.",
+    no_args_is_help=True,
+    cls=_Commands,
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -26,6 +54,16 @@ app.add_typer(outbox_app, name="outbox")
 users_app = typer.Typer(help="Review queue users: add, disable, reset.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(referrals_app, name="referrals")
+
+
+@app.callback()
+def _start(ctx: typer.Context) -> None:
+    # Before any command makes a file: the worker, the review server and every other
+    # command create the database, its -wal/-shm, mail and keys private to their user.
+    previous = private_files()
+    # Put back when the command ends: harmless for a process that then exits, and it keeps
+    # the umask of a program (or test) that runs commands in-process.
+    ctx.call_on_close(lambda: os.umask(previous))
 
 
 def _logging(verbose: bool) -> None:
@@ -82,7 +120,7 @@ def run(
             after_pass(engine, settings, mail, None)
     except (AlreadyRunning, RoutingError, SourceError) as exc:
         # Operator-facing problems: one plain line, no traceback.
-        typer.echo(f"intake run: {exc}", err=True)
+        typer.echo(f"intake run: {failure_line(exc) or exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(
         f"fetched {report.fetched}, new {report.new}, already stored {report.already_stored}, "

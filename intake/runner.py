@@ -34,6 +34,8 @@ from notifications.transport import FolderTransport, SentCopies, SmtpTransport, 
 from storage import crypto, messages
 from storage.clock import utcnow
 from storage.db import make_engine, session_scope, upgrade
+from storage.messages import ServerIdentity
+from storage.purge import pending_server_purges
 from storage.tables import InboundMessage, MessageState, Outcome, Referral
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class RunReport:
     waiting: int = 0
     errors: int = 0
     reprocessed: int = 0
+    purged: int = 0  # copies of purged referrals' emails removed from the mail server
     stopped: bool = False
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -217,6 +220,34 @@ def handle(
     report.moved += 1
 
 
+def remove_purged(engine: Engine, source: MailSource) -> int:
+    """Remove from the mail server the copies of emails whose referral was purged; a
+    failure leaves them marked, for the next pass."""
+    with session_scope(engine) as session:
+        pending = [
+            (
+                m.id,
+                ServerIdentity(m.source, m.folder, m.uidvalidity, m.uid),
+                m.server_folder,
+                m.message_id,
+            )
+            for m in pending_server_purges(session)
+        ]
+    done = 0
+    for row_id, ident, folder, message_id in pending:
+        if ident.source != source.name:
+            continue  # another mailbox's worker removes it
+        try:
+            gone = source.remove(ident, folder or ident.folder, message_id)
+        except Exception as exc:
+            log.error("could not remove purged message %s (%s)", row_id, type(exc).__name__)
+            continue
+        if gone and row_id is not None:
+            messages.mark_server_purged(engine, row_id)
+            done += 1
+    return done
+
+
 def run_once(
     engine: Engine,
     settings: Settings,
@@ -263,6 +294,7 @@ def run_once(
                 "could not finish message uid=%s (%s)", fetched.identity.uid, type(exc).__name__
             )
     if not report.stopped and not backfill:
+        report.purged = remove_purged(engine, source)
         # Quarantined messages a person reopened (review queue or `intake reprocess`):
         # they left the mailbox long ago, so they are taken from the database.
         for row in messages.reopened(engine):

@@ -9,34 +9,84 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from alembic.migration import MigrationContext
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlmodel import Session, SQLModel, create_engine
+
+from storage import tables  # noqa: F401  (registers the tables the half-made check looks for)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: every intake process that upgrades a PostgreSQL schema takes this lock.
+_PG_UPGRADE_LOCK = 7_425_163_001
+
+
+class DatabaseStartError(RuntimeError):
+    """The database cannot be opened, created or brought up to date; says what to do."""
+
+    def __init__(self, where: str, reason: str, what_to_do: str) -> None:
+        self.where = where
+        super().__init__(
+            f"cannot open the database at {where}: {reason.rstrip('.')}. What to do: {what_to_do}"
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the review queue read while the worker writes; foreign keys are off by
-    # default in SQLite and we rely on them; busy_timeout waits for a writer rather
-    # than failing at once when two processes commit together.
+    # busy_timeout first, so that even the switch to WAL waits for a process that holds the
+    # file (two first starts at once) rather than failing at once; WAL lets the review
+    # queue read while the worker writes; foreign keys are off by default in SQLite and we
+    # rely on them.
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
+def place_of(url: URL) -> str:
+    """The database's place for messages: the file, or the URL without password or options."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.set(query={}).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine for `url`, creating the SQLite folder when needed."""
-    parsed = make_url(url)
+    """Create an engine for `url`, creating the SQLite folder (private: 0700) when needed."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # The URL itself is not repeated: it may hold a password.
+        raise DatabaseStartError(
+            "the URL in INTAKE_DATABASE_URL",
+            "it is not a database URL",
+            "give a URL like postgresql+psycopg://user@host/db, or leave it empty for SQLite "
+            "in INTAKE_DATA_DIR",
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseStartError(
+                    parsed.database,
+                    f"its folder cannot be made ({exc.strerror})",
+                    f"make sure {folder} (INTAKE_DATA_DIR) can be created and written by the "
+                    "user intake runs as",
+                ) from exc
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseStartError(
+            place_of(parsed),
+            f"its driver cannot be loaded ({type(exc).__name__})",
+            "use postgresql+psycopg:// or sqlite:/// in INTAKE_DATABASE_URL",
+        ) from None
 
 
 def alembic_config(url: str) -> Config:
@@ -51,26 +101,162 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to call at every start).
 
-    On SQLite, Alembic changes a table by copying it into a new one; with foreign keys
-    enforced, dropping the old table fails as soon as other tables point at it. So they are
-    switched off for the migration (a PRAGMA that only works outside a transaction) and
-    checked afterwards.
+    All or nothing: every migration runs in one transaction on one connection, so a
+    process killed part-way leaves the database as it was, and the next start begins
+    again. The transaction takes the database's write lock first (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: an advisory lock), so of two processes starting at once one makes the
+    schema and the other waits, then finds it made. Any failure is a DatabaseStartError.
     """
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+    place = place_of(engine.url)
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:
+        raise DatabaseStartError(place, _reason(exc), _advice(engine, exc, True)) from exc
+    try:
+        with connection:
+            if connection.dialect.name == "sqlite":
+                _upgrade_sqlite(connection, place)
+            else:
+                with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_UPGRADE_LOCK}
+                        )
+                    _migrate(connection, place)
+    except DBAPIError as exc:
+        raise DatabaseStartError(place, _reason(exc), _advice(engine, exc, False)) from exc
+    except CommandError as exc:  # a revision we do not know: a newer intake upgraded it
+        raise DatabaseStartError(
+            place,
+            f"its schema is not one this version of intake knows ({exc})",
+            "run the version of intake that last upgraded it, or restore a backup made "
+            "before that upgrade",
+        ) from exc
+
+
+def _upgrade_sqlite(connection: Connection, place: str) -> None:
+    """The SQLite upgrade, made transactional.
+
+    Python's sqlite3 driver opens a transaction only before INSERT, UPDATE and DELETE, so
+    the CREATE TABLEs of a first start each committed on their own: a kill between them
+    left tables without a revision, and every later start failed. Here the driver is put
+    in autocommit mode (isolation_level None, as SQLAlchemy's pysqlite notes describe) and
+    we issue BEGIN IMMEDIATE ourselves, so all DDL and the revision commit together.
+
+    Alembic changes a table by copying it into a new one; with foreign keys enforced,
+    dropping the old table fails as soon as other tables point at it. So they are switched
+    off for the migration (a PRAGMA that only works outside a transaction) and checked
+    before the commit.
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    isolation = driver.isolation_level
+    try:
+        driver.isolation_level = None
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
         with connection.begin():
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        if sqlite:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _migrate(connection, place)
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
             if broken:
-                raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+                raise DatabaseStartError(
+                    place,
+                    f"the upgrade would leave broken references ({len(broken)}, first in "
+                    f"table {broken[0][0]}), so nothing was changed",
+                    "restore the database from a backup, or ask the developers for help "
+                    "with this upgrade",
+                )
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        driver.isolation_level = isolation
+    except BaseException:
+        # Never hand the pool a connection left without foreign keys or in autocommit.
+        connection.invalidate()
+        raise
+
+
+def _migrate(connection: Connection, place: str) -> None:
+    """Run the migrations on `connection`, inside its transaction, after a sanity check."""
+    if MigrationContext.configure(connection).get_current_revision() is None:
+        _refuse_a_half_made_schema(connection, place)
+    config = alembic_config(connection.engine.url.render_as_string(hide_password=False))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _refuse_a_half_made_schema(connection: Connection, place: str) -> None:
+    """Our tables without a revision: a first start stopped part-way by an older version.
+
+    Upgrading would fail on the first CREATE TABLE, so say so plainly instead. Nothing is
+    deleted here: whether the tables may go is for a person to decide.
+    """
+    ours = sorted(set(inspect(connection).get_table_names()) & set(SQLModel.metadata.tables))
+    if not ours:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    rows = sum(
+        connection.exec_driver_sql(f"SELECT count(*) FROM {quote(name)}").scalar_one()
+        for name in ours
+    )
+    if rows:
+        advice = (
+            f"it holds {rows} rows, so do not delete it: restore the database from a backup, "
+            "or ask the developers to mark its schema revision"
+        )
+    elif connection.dialect.name == "sqlite":
+        advice = (
+            f"they are all empty, so nothing is lost: delete {place} and the -wal and -shm "
+            "files beside it, then start again"
+        )
+    else:
+        advice = (
+            "they are all empty, so nothing is lost: drop these tables (or drop and create "
+            "the database again), then start again"
+        )
+    raise DatabaseStartError(
+        place,
+        f"it has {len(ours)} of intake's tables but no schema revision, so a first start "
+        "was stopped part-way (by a version of intake from before first starts were all or "
+        "nothing)",
+        advice,
+    )
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The driver's own message, first line only.
+
+    The driver's later lines and SQLAlchemy's text (the SQL and its parameters) are left
+    out: they could quote stored data.
+    """
+    lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
+    return " ".join(lines[0].split()) if lines else type(exc.orig).__name__
+
+
+def _advice(engine: Engine, exc: DBAPIError, connecting: bool) -> str:
+    """What a person can do about a database that did not open (`connecting`) or upgrade."""
+    said = _reason(exc).lower()
+    if "not a database" in said or "malformed" in said:
+        return (
+            "check that INTAKE_DATABASE_URL or INTAKE_DATA_DIR point at intake's database; "
+            "if they do, restore it from a backup"
+        )
+    if "locked" in said:
+        return (
+            "another process held the database for 30 seconds; check that no other intake "
+            "command is stuck, then start again"
+        )
+    if "unable to open" in said or "readonly" in said or "read-only" in said:
+        return "make sure the file and its folder can be written by the user intake runs as"
+    if connecting and engine.dialect.name != "sqlite":
+        return (
+            "check INTAKE_DATABASE_URL (host, port, user, password, database name) and that "
+            "the database server is running and lets this host connect"
+        )
+    return (
+        "nothing was changed; put right the cause above (on PostgreSQL often the database "
+        "user's rights), or restore the database from a backup, then start again"
+    )
 
 
 @contextmanager

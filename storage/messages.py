@@ -217,6 +217,17 @@ def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> Non
         row.server_folder = folder
 
 
+def mark_server_purged(engine: Engine, message_id: int) -> None:
+    """The mail server's copy of a purged email is gone."""
+    with session_scope(engine) as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            raise LookupError(message_id)
+        row.server_purge = False
+        row.server_folder = None
+        audit(session, "message", message_id, "removed from server", "referral purged")
+
+
 def reopen_quarantined(engine: Engine, message_id: int) -> str:
     """Put a quarantined message back to be processed again; says what happened.
 

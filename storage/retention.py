@@ -9,8 +9,9 @@ from sqlmodel import col, func, select
 
 from storage.clock import utcnow
 from storage.db import session_scope
+from storage.purge import purge
 from storage.tables import Referral, ReferralStatusChange
-from storage.workflow import CLOSED, by_reference, purge, record_event
+from storage.workflow import CLOSED, by_reference, record_event
 
 ACTOR = "retention"
 

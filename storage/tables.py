@@ -93,6 +93,12 @@ class InboundMessage(SQLModel, table=True):
         description="The receiving server's verdict on the sender (a SenderCheck): "
         "verified, not_verified or unknown",
     )
+    server_purge: bool = Field(
+        default=False,
+        index=True,
+        description="Its referral was purged: the worker still has to remove the copy kept "
+        "on the mail server (Processed folder or Maildir)",
+    )
     attempts: int = Field(
         default=0,
         description="Times reading it started (committed first): a message that kills the "

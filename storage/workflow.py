@@ -20,11 +20,9 @@ from sqlmodel import Session, col, select
 from storage.audit import record_event
 from storage.referrals import COLUMN_FOR_KEY, column_value
 from storage.tables import (
-    Attachment,
     AuditEvent,
     InboundMessage,
     OutboxMessage,
-    RawMessage,
     Referral,
     ReferralCorrection,
     ReferralStatusChange,
@@ -83,11 +81,18 @@ def by_reference(session: Session, reference: str) -> Referral | None:
     return session.exec(select(Referral).where(Referral.reference == reference)).first()
 
 
+def writable(referral: Referral) -> None:
+    """WorkflowError for a purged referral: what is left of it is a record of its history."""
+    if referral.purged_at is not None:
+        raise WorkflowError("this referral's personal data was removed; it cannot be changed")
+
+
 def assign(
     session: Session, referral: Referral, assignee: str | None, actor: str, now: datetime
 ) -> None:
     """Give the referral to `assignee` (None: nobody)."""
     assert referral.id is not None
+    writable(referral)
     before = referral.assigned_to
     if before == assignee:
         return
@@ -193,6 +198,7 @@ def correct_value(
     The columns the queue sorts and searches by follow the record.
     """
     assert referral.id is not None
+    writable(referral)
     before = record_value(referral.record, key)
     if before == value or (before in (None, "", []) and value in (None, "", [])):
         return None
@@ -222,6 +228,7 @@ def add_row(session: Session, referral: Referral, grid_key: str, actor: str, now
     the sender added later); its cells are then filled in as corrections. Returns the new
     row's index. The caller checks that the form has this grid."""
     assert referral.id is not None
+    writable(referral)
     rows = referral.record.get(grid_key)
     kept = copy.deepcopy(rows) if isinstance(rows, list) else []
     # A new dict (not an in-place edit) so SQLAlchemy sees the JSON column change.
@@ -293,59 +300,6 @@ def messages_for(session: Session, referral: Referral) -> list[OutboxMessage]:
 def inbound_message(session: Session, referral: Referral) -> InboundMessage | None:
     """The email a referral came in."""
     return session.get(InboundMessage, referral.message_id)
-
-
-def purge(session: Session, referral: Referral, actor: str, now: datetime) -> None:
-    """Remove a closed referral's personal data; its reference, dates, status history and
-    audit trail stay. The email itself goes once every referral it carried is purged."""
-    assert referral.id is not None
-    if referral.status != CLOSED:
-        raise WorkflowError("only a closed referral can be purged")
-    if referral.legal_hold:
-        raise WorkflowError("this referral is on legal hold and cannot be purged")
-    if referral.purged_at is not None:
-        raise WorkflowError("this referral has been purged already")
-    referral.record = {}
-    referral.provenance = {}
-    referral.problems = []
-    referral.child_name = referral.referrer_name = referral.referrer_email = None
-    referral.child_dob = referral.incident_date = None
-    referral.purged_at = referral.updated_at = now
-    session.add(referral)
-    attachment = session.get(Attachment, referral.attachment_id)
-    if attachment is not None:
-        attachment.content = b""
-        attachment.filename = "(purged)"
-        session.add(attachment)
-    for correction in corrections(session, referral.id):
-        correction.before = correction.after = correction.note = None
-        session.add(correction)
-    for change in status_changes(session, referral.id):
-        change.note = None
-        session.add(change)
-    for mail in messages_for(session, referral):
-        mail.body_text = "(purged)"
-        mail.body_html = None
-        mail.to_addr = "(purged)"
-        session.add(mail)
-    others = session.exec(
-        select(Referral).where(
-            Referral.message_id == referral.message_id,
-            col(Referral.id) != referral.id,
-            col(Referral.purged_at).is_(None),
-        )
-    ).first()
-    if others is None:
-        raw = session.get(RawMessage, referral.message_id)
-        if raw is not None:
-            raw.content = b""
-            session.add(raw)
-        for other in session.exec(
-            select(Attachment).where(Attachment.message_id == referral.message_id)
-        ):
-            other.content = b""
-            session.add(other)
-    record_event(session, actor, "referral", referral.id, "purged", now)
 
 
 # --------------------------------------------------------------------------- the queue

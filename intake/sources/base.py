@@ -35,6 +35,7 @@ class MailSource(Protocol):
     """Fetches waiting messages and moves them on once their outcome is stored."""
 
     since: date | None  # when set, only messages that arrived on or after this day
+    name: str  # the source as stored with each message (imap://user@host, maildir:/path)
 
     def count_waiting(self) -> int:
         """How many messages `fetch` would yield now."""
@@ -46,6 +47,11 @@ class MailSource(Protocol):
 
     def finish(self, identity: ServerIdentity, destination: Destination) -> str:
         """Move the message out of the watched folder; return the folder it went to."""
+        ...
+
+    def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:
+        """Delete a purged referral's email from `folder` (where it was moved to); True
+        when it is gone (or was never there), False when the server cannot say now."""
         ...
 
     def close(self) -> None:

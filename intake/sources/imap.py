@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from intake.settings import Settings
 from intake.sources.backoff import Backoff
@@ -452,6 +452,33 @@ class ImapSource:
             )
             return identity.folder
         return folder
+
+    def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:
+        """Delete a purged referral's email from the folder it was moved to, found by its
+        Message-ID (its UID changed with the move). Without a Message-ID it cannot be
+        found safely: nothing is deleted, and True tells the caller to stop looking."""
+        if not message_id:
+            log.warning(
+                "purged message uid=%s has no Message-ID; not found on the server", identity.uid
+            )
+            return True
+
+        def delete(client: IMAPClient) -> bool:
+            try:
+                client.select_folder(folder)
+            except IMAPClientError:
+                return True  # no such folder: nothing to remove
+            uids = client.search(["HEADER", "Message-ID", message_id])
+            if uids:
+                client.add_flags(uids, [b"\\Deleted"])
+                if client.has_capability("UIDPLUS"):
+                    client.uid_expunge(uids)
+                else:
+                    client.expunge()
+            self._select(client)  # the watched folder again, as every other step expects
+            return True
+
+        return self._retrying("remove", delete)
 
     # -- waiting for mail ------------------------------------------------------------------
 

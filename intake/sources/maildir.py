@@ -12,6 +12,7 @@ import mailbox
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from glob import escape as glob_escape
 from pathlib import Path
 
 from intake.sources.base import Destination, FetchedMessage
@@ -74,6 +75,15 @@ class MaildirSource:
                 break
         # Already gone (moved by an earlier run that crashed before recording it): fine.
         return folder_name
+
+    def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:
+        """Delete the message's file from its folder (or the inbox, if never moved)."""
+        places = [self.path / f".{folder}" / "cur", self.path / "cur", self.path / "new"]
+        for place in places:
+            for file in place.glob(f"{glob_escape(identity.uid)}*") if place.is_dir() else []:
+                if file.name.split(":", 1)[0] == identity.uid:
+                    file.unlink(missing_ok=True)
+        return True
 
     def close(self) -> None:
         """Nothing to release."""

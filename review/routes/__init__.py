@@ -42,6 +42,14 @@ def referral_or_404(db: Session, reference: str) -> Referral:
     return referral
 
 
+def changeable_or_409(referral: Referral) -> None:
+    """A purged referral is read-only: what is left of it is the record of its history."""
+    if referral.purged_at is not None:
+        raise HTTPException(
+            409, "Personal data was removed from this referral; it cannot be changed."
+        )
+
+
 def see_other(location: str) -> RedirectResponse:
     """Redirect after a POST, so a reload does not post again."""
     return RedirectResponse(location, status_code=303)

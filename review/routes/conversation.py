@@ -18,7 +18,15 @@ from parsers.mime import parse_message
 from parsers.thread import body_text, clean_message_id
 from review.auth import SignedIn, require
 from review.render import flash
-from review.routes import DbEngine, Now, disposition, file_response, referral_or_404, see_other
+from review.routes import (
+    DbEngine,
+    Now,
+    changeable_or_409,
+    disposition,
+    file_response,
+    referral_or_404,
+    see_other,
+)
 from storage import users
 from storage.audit import record_event
 from storage.db import session_scope
@@ -227,6 +235,7 @@ def link_by_hand(
     """Join an email that mentions this referral (from someone not on its thread)."""
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
+        changeable_or_409(referral)
         message = db.get(InboundMessage, message_id)
         if message is None or message.mentions != referral.reference:
             raise HTTPException(404, "That email does not mention this referral.")

@@ -33,6 +33,19 @@ from storage.workflow import (
 
 router = APIRouter()
 
+# Filters worth keeping in the audit log; the search box is left out: people type
+# children's names into it, and the audit log is kept long after a referral is purged.
+AUDITED_FILTERS = ("status", "urgency", "agency", "overdue", "assignee", "sort", "page")
+
+
+def audited_query(request: Request) -> str | None:
+    """The queue's filters as the audit log keeps them (never the search text)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k in AUDITED_FILTERS]
+    if request.query_params.get("q"):
+        kept.append(("q", "(search not kept)"))
+    return "&".join(f"{k}={v}" for k, v in kept)[:500] or None
+
+
 SORTS = {
     "priority": "Urgent first, then nearest due",
     "due": "Nearest due",
@@ -90,7 +103,7 @@ def inbox(
         agency_names = agencies(db)
         people = users.assignable(db)
         # Every look at the queue is audited; the query says what was searched for.
-        record_event(db, user.name, "queue", 0, "viewed", now, request.url.query[:500] or None)
+        record_event(db, user.name, "queue", 0, "viewed", now, audited_query(request))
     lines = []
     for row in rows:
         running = row.status in CLOCK_RUNNING
@@ -157,7 +170,7 @@ def export_csv(
     """
     with session_scope(engine) as db:
         rows = queue_export(db, replace(flt, page=1), uk_today(now))
-        record_event(db, user.name, "queue", 0, "exported", now, request.url.query[:500] or None)
+        record_event(db, user.name, "queue", 0, "exported", now, audited_query(request))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)

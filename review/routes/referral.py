@@ -26,12 +26,14 @@ from review.render import field_id, flash, page
 from review.routes import (
     DbEngine,
     Now,
+    changeable_or_409,
     file_response,
     referral_or_404,
     see_other,
     shown_inline,
 )
 from review.routes.conversation import conversation_view, eml_response
+from storage import purge as purging
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
@@ -189,6 +191,7 @@ def assign(
     """Give the referral to someone (or to nobody)."""
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
+        changeable_or_409(referral)
         target = assignee.strip() or None
         if target is not None and target not in users.assignable(db):
             flash(request, "Referrals can be given only to active officers and admins.")
@@ -246,6 +249,7 @@ def correct_form(
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         assert referral.id is not None
+        changeable_or_409(referral)
         record_event(db, user.name, "referral", referral.id, "viewed", now, f"to correct {key}")
     target = editable(referral, key)
     if target is None:
@@ -280,6 +284,7 @@ def correct(
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         assert referral.id is not None
+        changeable_or_409(referral)
         target = editable(referral, key)
         if target is None:
             raise HTTPException(404, "The form has no such field.")
@@ -324,8 +329,7 @@ def add_row(
     """Add an empty row to a table of the record, then correct its first cell."""
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
-        if referral.purged_at is not None:
-            raise HTTPException(409, "Personal data was removed from this referral.")
+        changeable_or_409(referral)
         try:
             grid_def = form_for(referral).grid(grid)
         except KeyError:
@@ -352,7 +356,7 @@ def purge(
     try:
         with session_scope(engine) as db:
             referral = referral_or_404(db, reference)
-            workflow.purge(db, referral, user.name, now)
+            purging.purge(db, referral, user.name, now)
     except WorkflowError as exc:
         flash(request, _sentence(str(exc)))
         return see_other(f"/referrals/{reference}")

@@ -57,11 +57,12 @@ def test_a_failing_message_is_quarantined_and_the_others_carry_on(
     import intake.pipeline.read as read_stage
 
     real_run = read_stage.run
-    calls = {"n": 0}
+    first_raw = (SAMPLES / "new" / names[0]).read_bytes()
 
     def fail_first(ctx):  # fault injection: the first message's read stage blows up
-        calls["n"] += 1
-        if calls["n"] == 1:
+        # Chosen by the message, not by a call count: each message is read in its own
+        # child process, where a counter would start again from nothing.
+        if ctx.raw == first_raw:
             raise RuntimeError("reader crashed")
         real_run(ctx)
 
