@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifications.compose import MailConfig
@@ -228,6 +228,15 @@ class Settings(BaseSettings):
     def resolved_maildir(self) -> Path:
         """The Maildir path, defaulting under the data folder."""
         return self.maildir or self.data_dir / "maildir"
+
+    @field_validator("encryption_keys", "review_secret")
+    @classmethod
+    def _not_a_placeholder(cls, value: SecretStr) -> SecretStr:
+        # deploy/intake.env.example holds placeholders: starting with one would encrypt
+        # with, or sign cookies by, a value printed in our own repository.
+        if value.get_secret_value().strip().upper().startswith("REPLACE"):
+            raise ValueError("still the placeholder from intake.env.example; set a real value")
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -61,3 +61,19 @@ def test_a_wrong_value_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("INTAKE_IMAP_SECURITY", "maybe")
     with pytest.raises(ValueError, match="imap_security"):
         Settings()
+
+
+def test_the_placeholders_of_the_example_environment_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    example = README.parent / "deploy" / "intake.env.example"
+    values = dict(
+        line.split("=", 1)
+        for line in example.read_text().splitlines()
+        if line.startswith(("INTAKE_ENCRYPTION_KEYS=", "INTAKE_REVIEW_SECRET="))
+    )
+    assert len(values) == 2  # the example sets both, so a deployment cannot forget them
+    for name, placeholder in values.items():
+        with pytest.raises(ValidationError, match="placeholder"):
+            Settings(**{name.removeprefix("INTAKE_").lower(): placeholder})
