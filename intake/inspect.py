@@ -6,17 +6,26 @@ from typing import Any
 
 from intake.pipeline import decide, new_context
 from intake.pipeline.context import MustWait
+from intake.pipeline.screen import automated_reason
 from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from parsers.documents import DocumentResult
+from parsers.mime import message_problem
 from storage.clock import utcnow
 from storage.messages import virus_reason
+from storage.tables import Outcome
 
 
 def inspect_message(raw: bytes, settings: Settings) -> dict[str, Any]:
     """The outcome, reason and every form's fields, as `intake inspect --json` prints."""
     scanner = ClamdScanner(settings.clamd, settings.clamd_timeout) if settings.clamd else None
     ctx = new_context(raw, settings, utcnow(), scanner)
+    # An email past a reading limit (headers of megabytes, parts nested thousands deep)
+    # is parsed safely but not whole: it is refused with the limit's reason, unless it
+    # is automated mail, which is never answered (the screen stage ignores it).
+    problem = message_problem(raw)
+    if problem is not None and automated_reason(ctx.message, settings.message_id_domain) is None:
+        return {"outcome": str(Outcome.REJECTED), "reason": problem, "forms": [], "attachments": []}
     try:
         if scanner is not None:
             verdict = scanner.scan(raw)

@@ -10,7 +10,8 @@ from typing import Literal
 from parsers.docx_reader import read_docx
 from parsers.form_reader import read_form
 from parsers.formdef import available_forms, load_form
-from parsers.layout import Layout, Rejection
+from parsers.layout import Layout, Para, Rejection
+from parsers.limits import MAX_PARAGRAPHS, OverLimit
 from parsers.pdf_reader import read_pdf
 from parsers.record import ParsedForm
 from parsers.sniff import sniff
@@ -83,7 +84,18 @@ def _read(data: bytes) -> DocumentResult:
         return DocumentResult(outcome, reason, None)
     if isinstance(layout, Rejection):
         return DocumentResult(layout.outcome, layout.reason, None)
-    form = _best_form(layout)
+    if _paragraphs(layout) > MAX_PARAGRAPHS:
+        # Reading a form costs about half a millisecond a paragraph.
+        return DocumentResult(
+            "rejected",
+            "the document is far longer than a referral form could be "
+            f"(over {MAX_PARAGRAPHS:,} paragraphs)",
+            None,
+        )
+    try:
+        form = _best_form(layout)
+    except OverLimit as exc:
+        return DocumentResult("rejected", str(exc), None)
     if form is None:
         return DocumentResult("not_a_form", NOT_FORM, None)
     if form.is_blank():
@@ -93,6 +105,15 @@ def _read(data: bytes) -> DocumentResult:
         unclear = any(p.kind == "invalid" and p.key in missing for p in form.problems)
         return DocumentResult("needs_info", INVALID if unclear else INCOMPLETE, form)
     return DocumentResult("referral", COMPLETE, form)
+
+
+def _paragraphs(layout: Layout) -> int:
+    """Paragraphs in the body and in table cells, and fillable-field values: each is
+    matched against the form's labels."""
+    return len(layout.hints) + sum(
+        1 if isinstance(b, Para) else sum(len(c.paras) for row in b.rows for c in row)
+        for b in layout.blocks
+    )
 
 
 def _best_form(layout: Layout) -> ParsedForm | None:

@@ -14,6 +14,14 @@ import zipfile
 from lxml import etree
 
 from parsers.layout import CHECKED, UNCHECKED, Block, Cell, Layout, Para, Rejection, Table
+from parsers.limits import (
+    MAX_DOCX_MAIN_PART_BYTES,
+    MAX_DOCX_PACKAGE_PART_BYTES,
+    MAX_PARAGRAPHS,
+    MAX_TABLE_ROWS,
+    MIB,
+    OverLimit,
+)
 from parsers.symbols import map_symbol_text, symbol_font
 from parsers.zip_guard import DEFAULT_LIMITS, UnsafeZip, ZipLimits, check_zip, read_member
 
@@ -73,7 +81,7 @@ def read_docx(data: bytes, limits: ZipLimits = DEFAULT_LIMITS) -> Layout | Rejec
     """The document's blocks, or why it cannot be read. Never raises."""
     try:
         return _read(data, limits)
-    except UnsafeZip as exc:
+    except (UnsafeZip, OverLimit) as exc:
         return Rejection("rejected", str(exc))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError):
         return Rejection("rejected", "the Word file is damaged and cannot be opened")
@@ -95,9 +103,7 @@ def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
         )
     if "[Content_Types].xml" not in names:
         return Rejection("not_a_form", "not a Word document")
-    types = etree.fromstring(
-        read_member(zf, "[Content_Types].xml", limits.max_member_bytes), _parser()
-    )
+    types = etree.fromstring(_part(zf, "[Content_Types].xml", limits), _parser())
     main = _main_part(zf, names, limits)
     part_type = _part_type(types, main)
     if part_type in MACRO_MAIN_TYPES:
@@ -106,7 +112,7 @@ def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
         )
     if main not in names or part_type not in WORD_MAIN_TYPES:
         return Rejection("not_a_form", "not a Word document")
-    root = etree.fromstring(read_member(zf, main, limits.max_member_bytes), _parser())
+    root = etree.fromstring(_part(zf, main, limits, main=True), _parser())
     body = root.find(_w("body"))
     blocks = _Walker().blocks(body) if body is not None else []
     layout = Layout("docx", blocks)
@@ -118,11 +124,34 @@ def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
 def _main_part(zf: zipfile.ZipFile, names: list[str], limits: ZipLimits) -> str:
     """Path of the main document part, from the package relationships."""
     if "_rels/.rels" in names:
-        rels = etree.fromstring(read_member(zf, "_rels/.rels", limits.max_member_bytes), _parser())
+        rels = etree.fromstring(_part(zf, "_rels/.rels", limits), _parser())
         for rel in rels.iter(f"{{{REL}}}Relationship"):
             if rel.get("Type") == OFFICE_DOC and rel.get("TargetMode") != "External":
                 return posixpath.normpath(rel.get("Target", "").lstrip("/"))
     return "word/document.xml"
+
+
+def _part(zf: zipfile.ZipFile, name: str, limits: ZipLimits, main: bool = False) -> bytes:
+    """One part's bytes (the main document part, or a small package part); refused
+    unread when the zip says it is larger than a form's could be, and refused while
+    inflating when it turns out larger than its header said."""
+    # Checked before inflating: lxml needs about 20 bytes of memory a byte of XML (an
+    # honest 49 MB document.xml took 1.07 GB), whatever the zip's ratio.
+    cap = MAX_DOCX_MAIN_PART_BYTES if main else MAX_DOCX_PACKAGE_PART_BYTES
+    cap = min(cap, limits.max_member_bytes)
+    size = zf.getinfo(name).file_size
+    if size > cap and main:
+        raise OverLimit(
+            "the Word document holds far more than a referral form could "
+            f"({_size(size)} of text; a form has about 100 KB)"
+        )
+    if size > cap:
+        raise OverLimit(f"the Word file's index is far larger than any Word file's ({_size(size)})")
+    return read_member(zf, name, cap)
+
+
+def _size(size: int) -> str:
+    return f"{size / MIB:.0f} MB" if size >= MIB else f"{max(size // 1024, 1)} KB"
 
 
 def _part_type(types: etree._Element, part: str) -> str:
@@ -148,6 +177,7 @@ class _Walker:
     def __init__(self) -> None:
         self.tables = 0
         self.paras = 0
+        self.seen = 0  # every paragraph read, in the body and in cells
 
     # -- block level --------------------------------------------------------------
 
@@ -169,6 +199,12 @@ class _Walker:
 
     def table(self, tbl: etree._Element) -> list[Block]:
         rows = list(_rows(tbl))
+        if len(rows) > MAX_TABLE_ROWS:
+            # A household grid of 100,000 rows is no referral: refused, never read.
+            raise OverLimit(
+                f"a table in the Word document has {len(rows):,} rows, more than a "
+                f"referral form's tables could (at most {MAX_TABLE_ROWS})"
+            )
         if next(tbl.iterdescendants(TBL), None) is not None:
             # A table used only for layout (tables inside it): read what it holds.
             out: list[Block] = []
@@ -204,6 +240,12 @@ class _Walker:
     # -- inline level -------------------------------------------------------------
 
     def para_text(self, p: etree._Element) -> str:
+        self.seen += 1
+        if self.seen > MAX_PARAGRAPHS:
+            raise OverLimit(
+                "the Word document is far longer than a referral form could be "
+                f"(over {MAX_PARAGRAPHS:,} paragraphs)"
+            )
         out: list[str] = []
         self._inline(p, out)
         return "".join(out)

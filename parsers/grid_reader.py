@@ -25,6 +25,7 @@ from parsers.formdef import (
     normalise_label,
 )
 from parsers.layout import Cell
+from parsers.limits import MAX_GRID_ROWS, OverLimit
 from parsers.record import FieldValue, GridRow, Problem
 
 
@@ -105,7 +106,11 @@ class GridReader:
     def read_rows(
         self, match: GridMatch, rows: list[list[Cell]], first_number: int
     ) -> tuple[list[GridRow], list[Problem]]:
-        """Filled rows after the header, numbered from `first_number`, and cell problems."""
+        """Filled rows after the header, numbered from `first_number`, and cell problems.
+
+        Raises OverLimit past MAX_GRID_ROWS filled rows in all (counting the rows read
+        before `first_number`): no referral has so many household members.
+        """
         grid, cols = match.grid, match.columns
         header = [normalise_label(c.header) for c in cols.values()]
         out: list[GridRow] = []
@@ -117,6 +122,11 @@ class GridReader:
             if [normalise_label(c.text) for c in cells.values()] == header[: len(cells)]:
                 continue  # header repeated after a page break
             n = first_number + len(out)
+            if n > MAX_GRID_ROWS:
+                raise OverLimit(
+                    f"the form's “{grid.title}” table has more than {MAX_GRID_ROWS} filled "
+                    "rows, more than a referral form could"
+                )
             values: GridRow = {}
             for i, cell in cells.items():
                 col = cols[i]

@@ -18,6 +18,9 @@ from email.policy import default as default_policy
 from email.utils import getaddresses
 from typing import cast
 
+from parsers.limits import MAX_HEADER_BLOCK_BYTES, MAX_MIME_DEPTH
+from parsers.mime_limits import Scan, is_blank, is_header_line
+
 MAX_DEPTH = 10  # forwards nested deeper than this are not opened (a guard against loops)
 # Parts of delivery reports: they describe a message, they are not documents.
 SKIPPED_TYPES = {"message/delivery-status", "message/disposition-notification"}
@@ -37,9 +40,80 @@ class Candidate:
         return hashlib.sha256(self.data).hexdigest()
 
 
+# Every email is parsed under limits (`mime_limits` says why and how): the standard
+# library's parser is slow on long header fields and recursive on nested brackets and
+# parts. `message_problem` says in plain words when an email broke a limit, for the
+# pipeline to refuse it; `header_block_too_big` is a cheaper first look.
+
+
 def parse_message(raw: bytes) -> EmailMessage:
-    """Parse raw RFC 822 bytes with the modern policy (never raises on odd input)."""
-    return cast(EmailMessage, email.message_from_bytes(raw, policy=default_policy))
+    """Parse raw RFC 822 bytes with the modern policy, under the limits; never raises.
+
+    The parser is given the email as `mime_limits.Scan` leaves it (over-long header
+    fields cut, parts nested too deep made text, ...); the stored bytes never change.
+    Should the standard library still recurse too deep, only the email's own header
+    fields are kept.
+    """
+    data = Scan(raw).data
+    try:
+        return cast(EmailMessage, email.message_from_bytes(data, policy=default_policy))
+    except RecursionError:
+        return _headers_only(data)
+
+
+def parse_headers(raw: bytes) -> EmailMessage:
+    """Only the email's own header fields, read from at most its first
+    MAX_HEADER_BLOCK_BYTES: for an email too big to parse whole, or to find its
+    Message-ID and Date cheaply."""
+    return _headers_only(Scan(raw[:MAX_HEADER_BLOCK_BYTES]).data)
+
+
+def message_problem(raw: bytes) -> str | None:
+    """Why this email breaks a reading limit, in plain words safe to send back, or None.
+
+    The pipeline should refuse such an email with this reason (outcome rejected):
+    `parse_message` reads it safely, but what it reads is not the whole email. One pass
+    over the bytes, without the standard library's parser.
+    """
+    return Scan(raw).problem()
+
+
+def header_block_too_big(raw: bytes, limit: int = MAX_HEADER_BLOCK_BYTES) -> bool:
+    """True when the email's own header block (up to the first empty line) is longer
+    than `limit` bytes. Reads at most `limit` bytes: cheap enough before anything else,
+    even before the email is stored."""
+    at = 0
+    for match in _EOL.finditer(raw, 0, limit + 1):
+        line = raw[at : match.end()]
+        if is_blank(line) or not is_header_line(line):
+            return False  # the block ended here, within the limit
+        at = match.end()
+    return len(raw) > limit
+
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+def _headers_only(data: bytes) -> EmailMessage:
+    """The email's own header fields (Content- fields left out) and no content: what is
+    kept when the standard library cannot parse the rest."""
+    fields: list[bytes] = []
+    keep = False
+    at = 0
+    for match in _EOL.finditer(data):
+        line = data[at : match.end()]
+        at = match.end()
+        if is_blank(line) or not is_header_line(line):
+            break
+        if line[:1] not in (b" ", b"\t"):
+            keep = not line.lower().startswith(b"content-")
+        if keep:
+            fields.append(line)
+    try:
+        head = b"".join(fields) + b"\r\n"
+        return cast(EmailMessage, email.message_from_bytes(head, policy=default_policy))
+    except RecursionError:
+        return EmailMessage(policy=default_policy)
 
 
 def _addresses(message: Message, header: str) -> list[str]:
@@ -164,19 +238,40 @@ def _msg_candidates(name: str, data: bytes, depth: int) -> list[Candidate]:
     return found
 
 
-def _walk(part: Message, depth: int) -> list[Candidate]:
-    """Candidates in `part` and below, in document order."""
-    ctype = part.get_content_type()
-    if part.is_multipart() and ctype != "message/rfc822":
-        payload = part.get_payload()
-        children = payload if isinstance(payload, list) else []
-        return [c for child in children if isinstance(child, Message) for c in _walk(child, depth)]
-    if ctype == "message/rfc822":
-        if depth >= MAX_DEPTH:
-            return []
-        inner = part.get_payload()
-        inner_msg = inner[0] if isinstance(inner, list) and inner else inner
-        return _walk(inner_msg, depth + 1) if isinstance(inner_msg, Message) else []
+def _walk(message: Message) -> list[Candidate]:
+    """Candidates in `message` and below, in document order.
+
+    Iterative, so no nesting can exhaust the stack: multiparts are opened down to
+    MAX_MIME_DEPTH levels and attached emails down to MAX_DEPTH; what is deeper is not
+    opened (`parse_message` already made it plain text when the email came as bytes).
+    """
+    found: list[Candidate] = []
+    todo: list[tuple[Message, int, int]] = [(message, 0, 0)]  # part, levels, forwards
+    while todo:
+        part, level, depth = todo.pop()
+        ctype = part.get_content_type()
+        if part.is_multipart() and ctype != "message/rfc822":
+            payload = part.get_payload()
+            children = payload if isinstance(payload, list) else []
+            if level < MAX_MIME_DEPTH:
+                todo.extend(
+                    (c, level + 1, depth) for c in reversed(children) if isinstance(c, Message)
+                )
+            continue
+        if ctype == "message/rfc822":
+            if depth >= MAX_DEPTH or level >= MAX_MIME_DEPTH:
+                continue
+            inner = part.get_payload()
+            inner_msg = inner[0] if isinstance(inner, list) and inner else inner
+            if isinstance(inner_msg, Message):
+                todo.append((inner_msg, level + 1, depth + 1))
+            continue
+        found.extend(_leaf(part, ctype, depth))
+    return found
+
+
+def _leaf(part: Message, ctype: str, depth: int) -> list[Candidate]:
+    """The files one part that holds no parts gives (none for body text and logos)."""
     # Each header read builds a header object (the costly part of MIME with the modern
     # policy), so the type and disposition are read once per part.
     disposition = (part.get_content_disposition() or "").lower()
@@ -201,7 +296,7 @@ def candidates(message: Message) -> list[Candidate]:
     """Every distinct attached file in `message`, in the order they appear."""
     seen: set[str] = set()
     unique = []
-    for cand in _walk(message, 0):
+    for cand in _walk(message):
         if cand.sha256 not in seen:
             seen.add(cand.sha256)
             unique.append(cand)

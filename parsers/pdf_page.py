@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import math
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from parsers.layout import CHECKED, UNCHECKED
+from parsers.limits import DEFAULT_PDF_LIMITS, OverLimit, PdfLimits
 from parsers.pdf_text import Word
 from parsers.symbols import map_symbol_text
 
@@ -32,6 +34,9 @@ Y_TOLERANCE = 3.0
 DESCENT = 0.2  # share of the font size below the baseline (pdfminer uses the font's own)
 LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
 BOX_MIN, BOX_MAX = 5.0, 16.0  # side of a drawn tick box, in points
+# pdfium stores a rectangle as five points and a curve as three: path segments per
+# drawing operation counted before the page was loaded (`pdf_budget`), at most.
+SEGMENTS_PER_OPERATION = 5
 
 
 def _returning_address(fn: Any, *argtypes: Any) -> Any:
@@ -56,6 +61,7 @@ class PageContent:
     height: float
     words: list[Word] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)  # pdfplumber edge dicts
+    chars: int = 0  # characters pdfium found on the page
 
 
 def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
@@ -63,22 +69,55 @@ def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
     return pdfium.PdfDocument(data, password=password)
 
 
-def read_page(doc: pdfium.PdfDocument, index: int) -> PageContent:
-    """Words, edges and drawn tick boxes of one page (call with PDFIUM_LOCK held)."""
+def read_page(
+    doc: pdfium.PdfDocument, index: int, limits: PdfLimits = DEFAULT_PDF_LIMITS
+) -> PageContent:
+    """Words, edges and drawn tick boxes of one page (call with PDFIUM_LOCK held).
+
+    Raises OverLimit when the page holds more drawing or text than `limits` allow. The
+    drawing was counted before the page was loaded (`pdf_budget`); counting again here
+    covers a file that pypdf and pdfium read differently (a damaged cross-reference).
+    """
     page = doc[index]
     try:
         llx, lly, urx, ury = (float(v) for v in page.get_mediabox())
         out = PageContent(urx - llx, ury - lly)
-        segments, boxes = _paths(page, llx, ury)
+        segments, boxes = _paths(page, llx, ury, _Tally(index, limits.page_drawing))
         out.edges = segments
         textpage = page.get_textpage()
         try:
+            chars = pdfium_c.FPDFText_CountChars(textpage.raw)
+            if chars > limits.page_chars:
+                raise OverLimit(
+                    f"the PDF has more text on page {index + 1} than a referral form could "
+                    f"(over {limits.page_chars:,} characters)"
+                )
             out.words = _words(textpage, llx, ury) + boxes
+            out.chars = max(chars, 0)
         finally:
             textpage.close()
         return out
     finally:
         page.close()
+
+
+class _Tally:
+    """Objects and path segments seen on one page, refused past the page's limit."""
+
+    def __init__(self, index: int, limit: int) -> None:
+        self.index = index
+        self.limit = limit
+        self.objects = 0
+        self.segments = 0
+
+    def add(self, objects: int, segments: int = 0) -> None:
+        self.objects += objects
+        self.segments += segments
+        if self.objects > self.limit or self.segments > SEGMENTS_PER_OPERATION * self.limit:
+            raise OverLimit(
+                f"the PDF has more drawing on page {self.index + 1} than a referral form "
+                f"could (over {self.limit:,} objects)"
+            )
 
 
 # --------------------------------------------------------------------------- text
@@ -185,7 +224,9 @@ def _font(obj: Any) -> _Font:
 # --------------------------------------------------------------------------- paths
 
 
-def _paths(page: pdfium.PdfPage, llx: float, ury: float) -> tuple[list[dict[str, Any]], list[Word]]:
+def _paths(
+    page: pdfium.PdfPage, llx: float, ury: float, tally: _Tally
+) -> tuple[list[dict[str, Any]], list[Word]]:
     """Ruling-line edges (as pdfplumber builds them from lines and rectangles) and tick boxes.
 
     A tick box drawn as a small stroked square (LibreOffice's export of Word's legacy
@@ -194,12 +235,12 @@ def _paths(page: pdfium.PdfPage, llx: float, ury: float) -> tuple[list[dict[str,
     edges: list[dict[str, Any]] = []
     squares: list[tuple[float, float, float, float]] = []
     diagonals: list[tuple[float, float]] = []  # centres of diagonal strokes
-    for path, matrix in _path_objects(page.raw):
+    for path, matrix in _path_objects(page.raw, tally):
         fill, stroke = ctypes.c_int(), ctypes.c_int()
         pdfium_c.FPDFPath_GetDrawMode(path, fill, stroke)
         if not fill.value and not stroke.value:
             continue  # an invisible path (not painted)
-        for points, closed in _subpaths(path, matrix):
+        for points, closed in _subpaths(path, matrix, tally):
             pts = [(x - llx, ury - y) for x, y in points]
             box = _rectangle(pts)
             if box is not None:
@@ -220,27 +261,94 @@ def _paths(page: pdfium.PdfPage, llx: float, ury: float) -> tuple[list[dict[str,
                 else:
                     diagonals.append(((ax + bx) / 2, (ay + by) / 2))
     boxes: list[Word] = []
-    for x0, top, x1, bottom in squares:
-        crossed = sum(1 for cx, cy in diagonals if x0 < cx < x1 and top < cy < bottom)
+    for (x0, top, x1, bottom), crossed in zip(squares, _crossings(squares, diagonals), strict=True):
         glyph = CHECKED if crossed >= 2 else UNCHECKED
         size = bottom - top
         boxes.append(Word(glyph, x0, x1, top, bottom, max(size, 6.0)))
     return edges, _unique_boxes(boxes)
 
 
+def _crossings(
+    squares: list[tuple[float, float, float, float]], points: list[tuple[float, float]]
+) -> list[int]:
+    """How many points lie strictly inside each square (x0, top, x1, bottom).
+
+    Comparing every square with every point is quadratic (40,000 crossed boxes: over
+    three billion comparisons); here one sweep left to right adds the points to a
+    Fenwick tree over their heights, and each square asks it twice (points left of its
+    right side, minus points at or left of its left side): O(n log n).
+    """
+    counts = [0] * len(squares)
+    # A point at an infinite or undefined place is inside no square.
+    pts = sorted(p for p in points if math.isfinite(p[0]) and math.isfinite(p[1]))
+    if not squares or not pts:
+        return counts
+    heights = sorted({y for _x, y in pts})
+    tree = [0] * (len(heights) + 1)
+
+    def lower(k: int) -> int:
+        """Points added so far whose height is among the `k` lowest."""
+        total = 0
+        while k > 0:
+            total += tree[k]
+            k -= k & -k
+        return total
+
+    # (x, 0, i): points with x < x1 count for square i; (x, 1, i): points with x <= x0
+    # count against it. At one x the strict question comes first.
+    asks = sorted(
+        [(sq[2], 0, i) for i, sq in enumerate(squares)]
+        + [(sq[0], 1, i) for i, sq in enumerate(squares)]
+    )
+    added = 0
+    for x, inclusive, i in asks:
+        while added < len(pts) and (pts[added][0] < x or (inclusive and pts[added][0] == x)):
+            k = bisect_left(heights, pts[added][1]) + 1
+            while k <= len(heights):
+                tree[k] += 1
+                k += k & -k
+            added += 1
+        _x0, top, _x1, bottom = squares[i]
+        inside = lower(bisect_left(heights, bottom)) - lower(bisect_right(heights, top))
+        counts[i] += -inside if inclusive else inside
+    return counts
+
+
 def _unique_boxes(boxes: list[Word]) -> list[Word]:
-    """One word per box: a box drawn twice (fill, then stroke) is still one box."""
+    """One word per box: a box drawn twice (fill, then stroke) is still one box.
+
+    Two boxes are one when their corners are less than a point apart. The boxes kept are
+    filed by the whole points of their corner (two kept boxes are never in one cell:
+    they would be one box), so each box is compared with the kept boxes of the 3 x 3
+    cells around it, not with every box kept: linear, where it was quadratic.
+    """
     out: list[Word] = []
+    cells: dict[tuple[int, int], int] = {}
     for b in boxes:
-        same = next((o for o in out if abs(o.x0 - b.x0) < 1 and abs(o.top - b.top) < 1), None)
+        if not (math.isfinite(b.x0) and math.isfinite(b.top)):
+            out.append(b)  # at no place: the same as no other box
+            continue
+        cx, cy = math.floor(b.x0), math.floor(b.top)
+        same: int | None = None  # the first kept, as a scan of every kept box finds
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                k = cells.get((cx + dx, cy + dy))
+                if (
+                    k is not None
+                    and (same is None or k < same)
+                    and abs(out[k].x0 - b.x0) < 1
+                    and abs(out[k].top - b.top) < 1
+                ):
+                    same = k
         if same is None:
+            cells[(cx, cy)] = len(out)
             out.append(b)
         elif b.text == CHECKED:
-            same.text = CHECKED
+            out[same].text = CHECKED
     return out
 
 
-def _path_objects(page: Any) -> Iterator[tuple[Any, Matrix]]:
+def _path_objects(page: Any, tally: _Tally) -> Iterator[tuple[Any, Matrix]]:
     """Every path object on the page (inside form XObjects too) with its page matrix."""
     stack: list[tuple[Any, bool, Matrix]] = [(page, True, IDENTITY)]
     depth = 0
@@ -252,6 +360,7 @@ def _path_objects(page: Any) -> Iterator[tuple[Any, Matrix]]:
             if is_page
             else pdfium_c.FPDFFormObj_CountObjects(container)
         )
+        tally.add(max(count, 0))
         for i in range(max(count, 0)):
             obj = (
                 pdfium_c.FPDFPage_GetObject(container, i)
@@ -286,34 +395,49 @@ def _multiply(a: Matrix, b: Matrix) -> Matrix:
     )
 
 
-def _subpaths(path: Any, m: Matrix) -> Iterator[tuple[list[tuple[float, float]], bool]]:
+def _subpaths(
+    path: Any, m: Matrix, tally: _Tally
+) -> Iterator[tuple[list[tuple[float, float]], bool]]:
     """Each subpath's points in page space (control points of curves left out), and closed."""
     n = pdfium_c.FPDFPath_CountSegments(path)
+    tally.add(0, max(n, 0))
     x, y = ctypes.c_float(), ctypes.c_float()
+    # Called for every segment of every path: the functions and pointers are looked up
+    # once (a page of 40,000 boxes has 200,000 segments).
+    get_segment, get_type = pdfium_c.FPDFPath_GetPathSegment, pdfium_c.FPDFPathSegment_GetType
+    get_point, get_close = pdfium_c.FPDFPathSegment_GetPoint, pdfium_c.FPDFPathSegment_GetClose
+    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
+    a, b, c, d, e, f = m
     points: list[tuple[float, float]] = []
     closed = False
     for i in range(max(n, 0)):
-        seg = pdfium_c.FPDFPath_GetPathSegment(path, i)
-        kind = pdfium_c.FPDFPathSegment_GetType(seg)
-        pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
-        px = m[0] * x.value + m[2] * y.value + m[4]
-        py = m[1] * x.value + m[3] * y.value + m[5]
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+        seg = get_segment(path, i)
+        kind = get_type(seg)
+        get_point(seg, x_ref, y_ref)
+        xv, yv = x.value, y.value
+        px = a * xv + c * yv + e
+        py = b * xv + d * yv + f
+        if kind == _MOVETO:
             if points:
                 yield points, closed
             points, closed = [(px, py)], False
-        elif kind == pdfium_c.FPDF_SEGMENT_LINETO:
+        elif kind == _LINETO:
             points.append((px, py))
-        elif kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+        elif kind == _BEZIERTO:
             # A curve is no ruling line; keep only where it ends, as a break in the path.
             if points:
                 yield points, closed
             points, closed = [(px, py)], False
             continue
-        if pdfium_c.FPDFPathSegment_GetClose(seg):
+        if get_close(seg):
             closed = True
     if points:
         yield points, closed
+
+
+_MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO
+_LINETO = pdfium_c.FPDF_SEGMENT_LINETO
+_BEZIERTO = pdfium_c.FPDF_SEGMENT_BEZIERTO
 
 
 def _rectangle(pts: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:

@@ -17,7 +17,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pypdf
-from pdfplumber.table import TableFinder
+from pdfplumber.table import Table as FoundTable
+from pdfplumber.table import (
+    TableFinder,
+    TableSettings,
+    cells_to_tables,
+    edges_to_intersections,
+    intersections_to_cells,
+)
 
 from parsers.layout import (
     CHECKED,
@@ -30,6 +37,8 @@ from parsers.layout import (
     Rejection,
     Table,
 )
+from parsers.limits import DEFAULT_PDF_LIMITS, OverLimit, PdfLimits
+from parsers.pdf_budget import check_drawing
 from parsers.pdf_page import PDFIUM_LOCK, PageContent, open_pdf, read_page
 from parsers.pdf_text import (
     Line,
@@ -41,17 +50,19 @@ from parsers.pdf_text import (
     paragraphs,
 )
 
-MAX_PAGES = 30
+MAX_PAGES = DEFAULT_PDF_LIMITS.max_pages  # pages read; later ones are not (see PdfLimits)
 SCANNED = "scanned image: needs keying in by hand"
 DAMAGED = "the PDF file is damaged and cannot be read"
 LOCKED = "the PDF is password-protected; please send it without a password"
 MIN_TEXT_CHARS = 20  # below this a "text" layer is scanner noise, not a form
 
 
-def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> Layout | Rejection:
+def read_pdf(data: bytes, limits: PdfLimits = DEFAULT_PDF_LIMITS) -> Layout | Rejection:
     """The document's blocks, or why it cannot be read. Never raises."""
     try:
-        return _read(data, max_pages)
+        return _read(data, limits)
+    except OverLimit as exc:
+        return Rejection("rejected", str(exc))
     except Exception:  # noqa: BLE001 - a bad upload must never stop the pipeline
         return Rejection("rejected", DAMAGED)
 
@@ -76,7 +87,7 @@ class _RawCell:
     lines: list[Line]
 
 
-def _read(data: bytes, max_pages: int) -> Layout | Rejection:
+def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted
@@ -89,7 +100,9 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
             opened = False
         if not opened:
             return Rejection("rejected", LOCKED)
-    widgets, hints = _widgets(reader, max_pages)
+    # Counted before pdfium loads a page: loading is where a hostile drawing costs.
+    check_drawing(reader, limits)
+    widgets, hints = _widgets(reader, limits)
 
     page_lines: list[list[Line]] = []
     page_regions: list[list[_Region]] = []
@@ -98,13 +111,22 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
     with PDFIUM_LOCK:
         doc = open_pdf(data, "" if encrypted else None)
         try:
-            contents = [read_page(doc, n) for n in range(min(len(doc), max_pages))]
+            contents: list[PageContent] = []
+            found = 0
+            for n in range(min(len(doc), limits.max_pages)):
+                contents.append(read_page(doc, n, limits))
+                found += contents[-1].chars
+                if found > limits.document_chars:
+                    raise OverLimit(
+                        "the PDF has more text than a referral form could "
+                        f"(over {limits.document_chars:,} characters in its first pages)"
+                    )
         finally:
             doc.close()
     for n, content in enumerate(contents):
         words = content.words + widgets.get(n, [])
         chars += sum(len(w.text.strip()) for w in words)
-        tables, loose = _tables(content, n, words)
+        tables, loose = _tables(content, n, words, limits)
         page_regions.append(tables)
         # A field value with no label beside it and outside any table is left to
         # the label/value hints; placed alone it would join whatever came before.
@@ -132,17 +154,25 @@ def _read(data: bytes, max_pages: int) -> Layout | Rejection:
 
 
 def _widgets(
-    reader: pypdf.PdfReader, max_pages: int
+    reader: pypdf.PdfReader, limits: PdfLimits
 ) -> tuple[dict[int, list[Word]], list[FieldHint]]:
     """Fillable-field values as words placed in their boxes, and as label/value hints."""
     words: dict[int, list[Word]] = {}
     hints: list[FieldHint] = []
-    for n, page in enumerate(reader.pages[:max_pages]):
+    fields = 0
+    for n, page in enumerate(reader.pages[: limits.max_pages]):
         annots = page.get("/Annots")
         if not annots:
             continue
         llx, _lly, _urx, ury = (float(v) for v in page.mediabox)
-        for ref in annots.get_object():
+        annots = annots.get_object()
+        fields += len(annots)
+        if len(annots) > limits.page_fields or fields > limits.document_fields:
+            raise OverLimit(
+                "the PDF has more fillable fields than a referral form could "
+                f"({fields:,} by page {n + 1})"
+            )
+        for ref in annots:
             a = ref.get_object()
             if a.get("/Subtype") != "/Widget" or "/Rect" not in a:
                 continue
@@ -208,16 +238,21 @@ def _field_name(annot: Any) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Region], list[Word]]:
+def _tables(
+    content: PageContent, n: int, words: list[Word], limits: PdfLimits = DEFAULT_PDF_LIMITS
+) -> tuple[list[_Region], list[Word]]:
     """Tables on the page as regions of cells, and the words outside every table."""
     regions: list[_Region] = []
     inside: set[int] = set()
-    # Words by vertical centre, so each cell looks only at the words in its band.
+    # Words by vertical centre, so each cell looks only at the words in its band; and
+    # each band by horizontal centre, so a row of many cells does not read the whole
+    # band once per cell.
     order = sorted(range(len(words)), key=lambda i: words[i].middle)
     middles = [words[i].middle for i in order]
+    bands: dict[tuple[float, float], tuple[list[float], list[int]]] = {}
     # The table finder only reads `edges` and `bbox` from the page it is given.
     page = SimpleNamespace(edges=content.edges, bbox=(0, 0, content.width, content.height))
-    for t in TableFinder(page, {}).tables:  # type: ignore[arg-type]
+    for t in _BoundedFinder(page, n, limits).tables:
         x0, top, x1, bottom = t.bbox
         rows: list[list[_RawCell]] = []
         cols: set[float] = set()
@@ -228,8 +263,14 @@ def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Regi
                     continue  # merged into the cell to its left
                 cx0, ctop, cx1, cbottom = bbox
                 cols.add(round(cx0))
-                band = order[bisect_left(middles, ctop) : bisect_right(middles, cbottom)]
-                members = sorted(i for i in band if i not in inside and _centre_in(words[i], bbox))
+                band = bands.get((ctop, cbottom))
+                if band is None:
+                    ids = order[bisect_left(middles, ctop) : bisect_right(middles, cbottom)]
+                    ids.sort(key=lambda i: words[i].x0 + words[i].x1)
+                    band = bands[(ctop, cbottom)] = ([words[i].x0 + words[i].x1 for i in ids], ids)
+                centres, ids = band
+                near = ids[bisect_left(centres, 2 * cx0) : bisect_right(centres, 2 * cx1)]
+                members = sorted(i for i in near if i not in inside and _centre_in(words[i], bbox))
                 inside.update(members)
                 cells.append(_RawCell(bbox, group_lines([words[i] for i in members])))
             rows.append(cells)
@@ -237,6 +278,39 @@ def _tables(content: PageContent, n: int, words: list[Word]) -> tuple[list[_Regi
         regions.append(_Region(n, top, bottom, tuple(sorted(cols)), rows=rows))
     free = [w for i, w in enumerate(words) if i not in inside]
     return regions, free
+
+
+class _BoundedFinder(TableFinder):
+    """pdfplumber's table finder (default settings), refusing a page whose ruling lines
+    would keep it busy for minutes.
+
+    Its intersection search pairs every vertical line with every horizontal one, and its
+    cell search compares every crossing with every crossing after it: a page ruled every
+    4 points (under 400 strokes) took 23 s. These are TableFinder.__init__'s steps, with
+    the sizes checked between them.
+    """
+
+    def __init__(self, page: Any, n: int, limits: PdfLimits) -> None:
+        self.page = page
+        self.settings = TableSettings.resolve({})
+        self.edges = self.get_edges()
+        down = sum(1 for e in self.edges if e["orientation"] == "v")
+        across = len(self.edges) - down
+        crossings: dict[Any, Any] = {}
+        if down * across <= limits.table_line_pairs:
+            crossings = edges_to_intersections(
+                self.edges,
+                self.settings.intersection_x_tolerance,
+                self.settings.intersection_y_tolerance,
+            )
+        if down * across > limits.table_line_pairs or len(crossings) > limits.table_crossings:
+            raise OverLimit(
+                f"the PDF has more table lines on page {n + 1} than a referral form could "
+                f"({across:,} across and {down:,} down)"
+            )
+        self.intersections = crossings
+        self.cells = intersections_to_cells(self.intersections)
+        self.tables = [FoundTable(self.page, cells) for cells in cells_to_tables(self.cells)]
 
 
 def _centre_in(w: Word, bbox: tuple[float, float, float, float]) -> bool:

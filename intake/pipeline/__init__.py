@@ -13,7 +13,7 @@ from typing import Protocol
 from intake.pipeline.context import MessageContext
 from intake.scan import ClamdScanner
 from intake.settings import Settings
-from parsers.mime import parse_message
+from parsers.mime import parse_headers, parse_message
 
 DECIDE = ("screen", "unpack", "scan", "read", "check")
 
@@ -38,9 +38,12 @@ def new_context(
     raw: bytes, settings: Settings, received_at: datetime, scanner: ClamdScanner | None
 ) -> MessageContext:
     """A message's context with the limits the settings give."""
+    # An email over the size limit is never parsed whole: its header fields are enough
+    # to turn it away (the screen stage), and parsing 40 MB is work for nothing.
+    too_big = len(raw) > settings.max_message_bytes
     return MessageContext(
         raw=raw,
-        message=parse_message(raw),
+        message=parse_headers(raw) if too_big else parse_message(raw),
         received_at=received_at,
         max_message_bytes=settings.max_message_bytes,
         our_message_id_domain=settings.message_id_domain,

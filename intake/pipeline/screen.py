@@ -12,6 +12,7 @@ from email.utils import parseaddr
 
 from intake.pipeline.context import MessageContext, human_size
 from parsers.bounce import read_bounce
+from parsers.mime import message_problem
 from storage.tables import Outcome
 
 AUTOMATED_SENDERS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply")
@@ -112,3 +113,7 @@ def run(ctx: MessageContext) -> None:
             Outcome.REJECTED,
             f"the email is larger than {human_size(ctx.max_message_bytes)}",
         )
+    elif problem := message_problem(ctx.raw):
+        # Parsed safely but not whole (headers cut, parts too deep or too many): what was
+        # read is not the email the sender sent, so nothing is taken from it.
+        ctx.end(Outcome.REJECTED, problem)
