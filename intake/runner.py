@@ -39,13 +39,14 @@ from storage.tables import InboundMessage, MessageState, Outcome, Referral
 
 log = logging.getLogger(__name__)
 
-# Starts of reading one message before it is quarantined without another try (GNU
-# Mailman's MAX_BAK_COUNT): a message that kills the worker must not run first for ever.
-MAX_BAK_COUNT = 3
-STOPPED_WORKER = (
-    f"reading it was cut short {MAX_BAK_COUNT} times (the worker stopped or was killed, "
-    "most likely for memory); not read again until a person asks for it to be reprocessed"
-)
+
+def stopped_worker(settings: Settings) -> str:
+    """The quarantine reason of a message whose reading was cut short too often."""
+    return (
+        f"reading it was cut short {settings.max_read_starts} times (the worker stopped or "
+        "was killed, most likely for memory); not read again until a person asks for it "
+        "to be reprocessed"
+    )
 
 
 @dataclass
@@ -134,15 +135,16 @@ def process_stored(
 
     `raw` saves reading back what was just stored; without it the stored bytes are used.
     Each start is counted (committed) first: a message whose reading keeps killing the
-    worker itself is quarantined after MAX_BAK_COUNT starts instead of running first on
+    worker itself is quarantined after INTAKE_MAX_READ_STARTS starts (Mailman's
+    MAX_BAK_COUNT) instead of running first on
     every pass, as GNU Mailman's runners do.
     """
     assert row.id is not None
     engine = filing.engine
     try:
-        if messages.count_attempt(engine, row.id) > MAX_BAK_COUNT:
+        if messages.count_attempt(engine, row.id) > settings.max_read_starts:
             log.error("message %s quarantined (stopped the worker)", row.id)
-            messages.quarantine(engine, row.id, "", reason=STOPPED_WORKER)
+            messages.quarantine(engine, row.id, "", reason=stopped_worker(settings))
             return
         if raw is None:
             with session_scope(engine) as session:

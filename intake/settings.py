@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         description="Longest time reading one message may take (in a child process); "
         "beyond it the message is quarantined with the reason and the next one goes on.",
     )
+    max_read_starts: int = Field(
+        3,
+        ge=1,
+        description="Starts of reading one message that may be cut short (the worker killed "
+        "mid-read) before it is quarantined instead of read again.",
+    )
     read_memory_mb: int = Field(
         512,
         ge=64,

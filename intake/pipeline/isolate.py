@@ -9,6 +9,7 @@ Forking costs a few milliseconds and shares the already-imported readers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import resource
@@ -55,6 +56,13 @@ def _child(ctx: MessageContext, limits: ReadLimits, write_fd: int) -> None:
     """In the child: read under the memory limit, send the outcome back, never return."""
     code = 0
     try:
+        # Should the machine itself run short of memory, the kernel kills this reader, not
+        # the worker (raising one's own score needs no privilege).
+        with (
+            contextlib.suppress(OSError),
+            open("/proc/self/oom_score_adj", "w", encoding="ascii") as score,
+        ):
+            score.write("1000")
         ceiling = _current_address_space() + limits.memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
         try:

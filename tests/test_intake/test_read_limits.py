@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import MAX_BAK_COUNT, open_database
+from intake.runner import open_database
 from servers.intake_config import ROOT, intake_env, run_intake, settings_for
 from storage import messages
 from storage.db import session_scope
@@ -132,11 +132,11 @@ def test_a_message_that_kept_killing_the_worker_is_not_read_a_fourth_time(
     ident = ServerIdentity("maildir:x", "INBOX", 0, "killer")
     row = messages.receive(engine, ident, raw, "<killer@x>", datetime.now(UTC))
     assert row.id is not None
-    for _ in range(MAX_BAK_COUNT):  # three workers died while reading it
+    for _ in range(settings.max_read_starts):  # three workers died while reading it
         messages.count_attempt(engine, row.id)
     with session_scope(engine) as session:
         stored = session.get(InboundMessage, row.id)
-        assert stored is not None and stored.attempts == MAX_BAK_COUNT
+        assert stored is not None and stored.attempts == settings.max_read_starts == 3
         session.expunge(stored)
     from intake.runner import filing_for, process_stored
 
