@@ -364,7 +364,7 @@ def new_key() -> None:
 
 @app.command("rotate-key")
 def rotate_key() -> None:
-    """Re-encrypt every stored email and file with the first key in INTAKE_ENCRYPTION_KEYS."""
+    """Re-encrypt stored emails, files and records with the first INTAKE_ENCRYPTION_KEYS key."""
     from intake.runner import open_database
     from storage.messages import rotate_keys
 

@@ -202,8 +202,8 @@ class Settings(BaseSettings):
     )
     encryption_keys: SecretStr = Field(
         SecretStr(""),
-        description="Fernet keys (comma-separated, newest first) that encrypt stored emails "
-        "and files; empty stores them unencrypted. `intake new-key` makes one.",
+        description="Fernet keys (comma-separated, newest first) that encrypt stored emails, "
+        "files and referral records; empty stores them unencrypted. `intake new-key` makes one.",
     )
     routing_file: Path | None = Field(
         None,

@@ -1,4 +1,4 @@
-"""Encryption at rest for raw emails and attachments (Fernet: AES-128-CBC + HMAC-SHA256).
+"""Encryption at rest for emails, files and records (Fernet: AES-128-CBC + HMAC-SHA256).
 
 With no key configured, content is stored as it is. With keys configured, new content is
 encrypted with the first key; any listed key decrypts, so a new key is added first in the
@@ -9,9 +9,16 @@ rollout or a rotation.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import JSON
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 PREFIX = b"intake-fernet:"
+SEALED_KEY = "intake-fernet"
 
 
 class KeyError_(RuntimeError):
@@ -64,3 +71,31 @@ def reseal(stored: bytes) -> bytes:
     if not is_sealed(stored):
         return seal(stored)
     return PREFIX + _vault.rotate(stored[len(PREFIX) :])
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON column whose value is encrypted when keys are configured.
+
+    The referral record, its sources and corrected values hold names, addresses and
+    dates of birth. Stored sealed, the column holds `{"intake-fernet": token}`, so clear
+    rows (written before a key was set) and sealed rows read side by side.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or _vault is None:
+            return value
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return {SEALED_KEY: seal(text.encode()).decode("ascii")}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, dict) and set(value) == {SEALED_KEY}:
+            return json.loads(unseal(str(value[SEALED_KEY]).encode("ascii")))
+        return value
+
+
+def json_is_sealed(stored: Any) -> bool:
+    """True when a column value as stored (read without SealedJSON) is encrypted."""
+    return isinstance(stored, dict) and set(stored) == {SEALED_KEY}

@@ -12,9 +12,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from storage import crypto
@@ -28,6 +30,8 @@ from storage.tables import (
     OutboxMessage,
     Outcome,
     RawMessage,
+    Referral,
+    ReferralCorrection,
 )
 
 DEFANGED_MARK = b"X-Intake-Defanged: base64 of the original message, which held a virus\n\n"
@@ -271,39 +275,35 @@ def attachment_bytes(session: Session, attachment_id: int) -> bytes:
 
 
 def rotate_keys(engine: Engine, batch: int = 200) -> int:
-    """Re-encrypt every stored email and file with the newest key; returns rows rewritten."""
+    """Re-encrypt every stored email, file and record with the newest key; rows rewritten."""
     done = 0
-    last = -1
-    while True:  # raw emails, a batch per transaction
-        with session_scope(engine) as session:
-            raws = session.exec(
-                select(RawMessage)
-                .where(RawMessage.message_id > last)
-                .order_by(col(RawMessage.message_id))
-                .limit(batch)
-            ).all()
-            for raw in raws:
-                raw.content = crypto.reseal(raw.content)
-        done += len(raws)
-        if len(raws) < batch:
-            break
-        last = raws[-1].message_id
-    last = -1
-    while True:  # attached files
-        with session_scope(engine) as session:
-            files = session.exec(
-                select(Attachment)
-                .where(col(Attachment.id) > last)
-                .order_by(col(Attachment.id))
-                .limit(batch)
-            ).all()
-            for item in files:
-                item.content = crypto.reseal(item.content)
-        done += len(files)
-        if len(files) < batch or files[-1].id is None:
-            break
-        last = files[-1].id
+    for table, key, blobs, records in _SEALED:
+        last: Any = None
+        while True:  # a batch per transaction, so a long rotation can be stopped and rerun
+            with session_scope(engine) as session:
+                query = select(table).order_by(col(key)).limit(batch)
+                if last is not None:
+                    query = query.where(col(key) > last)
+                rows = session.exec(query).all()
+                for row in rows:
+                    for name in blobs:
+                        setattr(row, name, crypto.reseal(getattr(row, name)))
+                    for name in records:  # written again, so sealed with the newest key
+                        flag_modified(row, name)
+            done += len(rows)
+            if len(rows) < batch:
+                break
+            last = getattr(rows[-1], key.key)
     return done
+
+
+# Each table with sealed content: its key column, sealed byte columns, sealed JSON columns.
+_SEALED: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (RawMessage, RawMessage.message_id, ("content",), ()),
+    (Attachment, Attachment.id, ("content",), ()),
+    (Referral, Referral.id, (), ("record", "problems", "provenance")),
+    (ReferralCorrection, ReferralCorrection.id, (), ("before", "after")),
+)
 
 
 def reopened(engine: Engine) -> list[InboundMessage]:

@@ -10,8 +10,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from storage.crypto import SealedJSON
 
 
 class MessageState(StrEnum):
@@ -158,10 +160,10 @@ class Referral(SQLModel, table=True):
     received_at: datetime
     panel_due: date | None = None
     rapid_review_due: date | None = None
-    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    problems: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    record: dict[str, Any] = Field(sa_column=Column(SealedJSON, nullable=False))
+    problems: list[dict[str, Any]] = Field(sa_column=Column(SealedJSON, nullable=False))
     provenance: dict[str, Any] = Field(
-        sa_column=Column(JSON, nullable=False), description="key -> raw text and where found"
+        sa_column=Column(SealedJSON, nullable=False), description="key -> raw text and where found"
     )
     form_id: str = Field(max_length=50)
     created_at: datetime
@@ -283,8 +285,8 @@ class ReferralCorrection(SQLModel, table=True):
     key: str = Field(
         max_length=200, description="FIELDS.md key, e.g. child.dob or household[0].name"
     )
-    before: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
-    after: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    before: Any = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
+    after: Any = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
     note: str | None = None
     actor: str = Field(max_length=100)
     at: datetime

@@ -1,4 +1,4 @@
-"""Encryption at rest: stored emails and files are unreadable without a key; keys rotate."""
+"""Encryption at rest: stored emails, files and records unreadable without a key; keys rotate."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
 from notifications.transport import FolderTransport
 from storage import crypto
+from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import attachment_bytes, raw_bytes, rotate_keys
-from storage.tables import Attachment, InboundMessage, Referral
+from storage.tables import Attachment, InboundMessage, Referral, ReferralCorrection
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "maildir" / "new" / "0001.police"
 
@@ -78,14 +79,61 @@ def test_rotation_moves_everything_to_the_new_key_and_the_old_one_can_go(tmp_pat
     new = crypto.new_key()
     both = SecretStr(f"{new},{old}")
     engine = open_database(settings.model_copy(update={"encryption_keys": both}))
-    assert rotate_keys(engine) == 2
+    assert rotate_keys(engine) == 3  # the email, its file and the referral
     crypto.configure([new])  # the old key is gone now
     with session_scope(engine) as session:
         (message,) = session.exec(select(InboundMessage)).all()
         assert raw_bytes(session, message.id) == SAMPLE.read_bytes()
+        assert session.exec(select(Referral)).one().record["child.name"]
     crypto.configure([old])
     with session_scope(engine) as session, pytest.raises(crypto.KeyError_):
         raw_bytes(session, message.id)
+    with session_scope(engine) as session, pytest.raises(crypto.KeyError_):
+        session.exec(select(Referral)).one()
+
+
+def stored_records(db: Path) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select record, problems, provenance from referral").fetchall()
+        fixes = connection.execute("select before, after from referral_correction").fetchall()
+    return [str(v) for row in rows + fixes for v in row]
+
+
+def test_with_a_key_the_record_its_sources_and_corrections_are_sealed(tmp_path: Path) -> None:
+    settings = ingest(tmp_path, crypto.new_key())
+    engine = open_database(settings)
+    with session_scope(engine) as session:
+        referral = session.exec(select(Referral)).one()
+        name, address = referral.record["child.name"], referral.record["child.address"]
+        assert referral.provenance["child.name"]  # read back through the key
+        referral_id = referral.id
+        assert referral_id is not None
+        session.add(
+            ReferralCorrection(
+                referral_id=referral_id,
+                key="child.address",
+                before=address,
+                after="Same street, another flat",
+                actor="officer",
+                at=utcnow(),
+            )
+        )
+    stored = stored_records(tmp_path / "intake.db")
+    assert len(stored) == 5
+    assert all(crypto.SEALED_KEY in text for text in stored)
+    assert not any(name in text or address in text for text in stored)
+    with session_scope(engine) as session:
+        fix = session.exec(select(ReferralCorrection)).one()
+        assert (fix.before, fix.after) == (address, "Same street, another flat")
+
+
+def test_records_stored_before_a_key_was_set_still_read(tmp_path: Path) -> None:
+    settings = ingest(tmp_path, "")
+    engine = open_database(settings.model_copy(update={"encryption_keys": SecretStr(crypto.new_key())}))
+    with session_scope(engine) as session:
+        assert session.exec(select(Referral)).one().record["child.name"]
+    assert rotate_keys(engine) == 3
+    assert all(crypto.SEALED_KEY in text for text in stored_records(tmp_path / "intake.db"))
 
 
 def test_without_a_key_content_is_stored_as_it_came(tmp_path: Path) -> None:
