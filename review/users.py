@@ -89,7 +89,7 @@ def unlock_user(engine: Engine, name: str, actor: str = "system") -> None:
         user = _get(db, name)
         users.unlock(db, user)
         assert user.id is not None
-        record_event(db, actor, "user", user.id, "user unlocked", now, user.name)
+        record_event(db, actor, "user", user.id, "sign-in delay lifted", now, user.name)
 
 
 def _get(db: Session, name: str) -> ReviewUser:

@@ -265,8 +265,6 @@ class ReviewUser(SQLModel, table=True):
     role: str = Field(max_length=20, description="viewer, officer or admin")
     password_hash: str = Field(max_length=300, description="argon2id hash")
     active: bool = True
-    failed_logins: int = Field(default=0, description="Failures since the last success")
-    locked_until: datetime | None = None
     session_version: int = Field(default=1, description="Raised to end every open session")
     created_at: datetime
     last_login_at: datetime | None = None

@@ -104,8 +104,6 @@ def create(session: Session, name: str, role: str, password_hash: str, now: date
 def set_password(session: Session, user: ReviewUser, password_hash: str, now: datetime) -> None:
     """Store a new hash, lift any throttling of the account and end its open sessions."""
     user.password_hash = password_hash
-    user.failed_logins = 0
-    user.locked_until = None
     user.session_version += 1
     session.add(user)
     forget_failures(session, account_key(user.name))
@@ -133,16 +131,11 @@ def set_role(session: Session, user: ReviewUser, role: str) -> None:
 
 def unlock(session: Session, user: ReviewUser) -> None:
     """Lift the throttling of an account and forget its past failures."""
-    user.failed_logins = 0
-    user.locked_until = None
-    session.add(user)
     forget_failures(session, account_key(user.name))
 
 
 def record_success(session: Session, user: ReviewUser, now: datetime) -> None:
     """Note the sign-in time."""
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     session.add(user)
 
@@ -185,6 +178,16 @@ def admit(session: Session, address: str, account: str | None, now: datetime) ->
         _block(session, user, now, user_failures, ACCOUNT_DELAY, ACCOUNT_DELAY_MAX)
     _block(session, ip, now, ip_failures, ADDRESS_DELAY, ADDRESS_DELAY_MAX)
     return None
+
+
+def delayed_accounts(session: Session, now: datetime) -> dict[str, datetime]:
+    """User name -> until when sign-in to that account is delayed, for those delayed now."""
+    rows = session.exec(
+        select(LoginThrottle).where(
+            col(LoginThrottle.key).startswith("user:"), col(LoginThrottle.blocked_until) > now
+        )
+    )
+    return {r.key.removeprefix("user:"): r.blocked_until for r in rows if r.blocked_until}
 
 
 def forget_failures(session: Session, *keys: str) -> None:

@@ -26,8 +26,9 @@ def user_list(request: Request, engine: DbEngine, now: Now, user: Admin) -> HTML
     """Everyone who may sign in, and a form to add someone."""
     with session_scope(engine) as db:
         people = users.all_users(db)
+        delayed = users.delayed_accounts(db, now)
         record_event(db, user.name, "user", 0, "viewed users", now)
-    return page(request, "users.html", people=people, roles=users.ROLES, now=now)
+    return page(request, "users.html", people=people, roles=users.ROLES, delayed=delayed)
 
 
 @router.post("/admin/users")
@@ -76,7 +77,7 @@ def user_change(
             said = f"{name} can sign in again."
         elif action == "unlock":
             manage.unlock_user(engine, name, actor=user.name)
-            said = f"{name} is unlocked."
+            said = f"{name} can sign in again without waiting."
         elif action == "password":
             manage.reset_user(engine, name, password, actor=user.name)
             said = f"{name} has a new password; their sessions have ended."

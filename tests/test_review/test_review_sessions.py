@@ -221,6 +221,23 @@ def test_guessing_from_many_addresses_is_slowed_by_the_account(site: Site) -> No
     assert login(site.client(client=OFFICE), "olly").status_code == 303
 
 
+def test_an_admin_sees_a_delayed_account_and_can_lift_the_delay(site: Site) -> None:
+    guessers = [site.client(client=(f"198.51.100.{n}", 1000)) for n in range(1, 7)]
+    for guesser in guessers[:5]:
+        login(guesser, "olly", WRONG)
+    assert login(guessers[0], "olly", WRONG).status_code == 429
+    admin = site.client("ada")
+    page = admin.get("/admin/users")
+    assert "Sign-in delayed until" in page.text and "Lift the delay" in page.text
+    response = admin.post(
+        "/admin/users/olly", data={"csrf_token": csrf_of(page.text), "action": "unlock"}
+    )
+    assert response.status_code in (200, 303)
+    assert throttle(site, "user:olly") is None
+    assert "Sign-in delayed until" not in admin.get("/admin/users").text
+    assert "did not work" in login(guessers[0], "olly", WRONG).text  # checked again at once
+
+
 def test_an_unknown_name_is_counted_by_address_but_its_text_is_not_kept(site: Site) -> None:
     client = site.client(client=STRANGER)
     login(client, "my-secret-password-typed-in-the-wrong-box", WRONG)
