@@ -275,6 +275,7 @@ class FormReader:
                     Problem(f.key, label, "unreadable", "could not be found on the form")
                 )
         form.problems = problems + st.problems
+        form.infer_years()
         return form
 
     # ------------------------------------------------------------------ helpers

@@ -59,13 +59,25 @@ _MONTHS = {
     "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "oct": 10,
     "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
 }  # fmt: skip
-_WEEKDAY = (
-    r"(?:mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday"
-    r"|fri|friday|sat|saturday|sun|sunday)\.?,?\s+"
+_WEEKDAY = re.compile(
+    r"^(mon|monday|tue|tues|tuesday|wed|weds|wednesday|thu|thur|thurs|thursday"
+    r"|fri|friday|sat|saturday|sun|sunday)\.?,?(?:\s+|(?=\d))"
+)
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WRONG_WEEKDAY = "this answer's day of the week does not match its date"
+# An ordinal suffix ends at a space, punctuation or a month name: the text layer of a
+# PDF can lose the spaces ("3rdSeptember2024").
+_ORDINAL = re.compile(
+    r"(\d)(?:st|nd|rd|th)(?=$|[\s.,/\-]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 )
 _NUMERIC = re.compile(r"^(\d{1,4})\s*([./\-\s])\s*(\d{1,2})\s*\2\s*(\d{1,4})$")
 _DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[\s\-/.]*([a-z]+)\.?[\s\-/.]*(\d{2,4})$")
 _MONTH_DAY_YEAR = re.compile(r"^([a-z]+)\.?[\s\-]*(\d{1,2})[\s\-]+(\d{2,4})$")
+# A day and a month name with no year ("3 Sep", "Sept 3rd"). Numbers alone ("3/9") are
+# not read this way: without a year they are too easily something else.
+_DAY_MONTH = re.compile(r"^(\d{1,2})[\s\-/.]*([a-z]+)$")
+_MONTH_DAY = re.compile(r"^([a-z]+)[\s\-.]*(\d{1,2})$")
+NO_YEAR = "this answer has no year; please give day, month and year"
 
 
 def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
@@ -74,20 +86,15 @@ def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
     Two-digit years are this century unless that would be in the future, then last
     century (so a DOB of 11/11/63 is 1963). Month-first dates are not accepted.
     """
-    raw = normalise_text(text).value
-    if raw is None:
+    cleaned = _clean_date(text)
+    if cleaned is None:
         return EMPTY
+    t, weekday = cleaned
     today = today or dt.date.today()
-    t = unicodedata.normalize("NFKC", raw).casefold().strip()
-    t = re.sub(r"[\u2010-\u2015\u2212]", "-", t)  # dashes of every width
-    t = re.sub(r"^" + _WEEKDAY, "", t)
-    t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", t)
-    t = re.sub(r"\bof\b", " ", t)
-    t = t.replace(",", " ").rstrip(".").strip()
-    t = " ".join(t.split())
-
     parts = _split_date(t)
     if parts is None:
+        if _day_month(t) is not None:
+            return Normalised(problem=NO_YEAR)
         return Normalised(
             problem="this answer is not a date we can read; please give day, month and year"
         )
@@ -101,7 +108,68 @@ def normalise_date(text: str, today: dt.date | None = None) -> Normalised:
         return Normalised(problem="this answer is not a real date; dates are read day first")
     if not 1900 <= value.year <= today.year + 10:
         return Normalised(problem="this answer has a year that cannot be right")
+    if weekday is not None and weekday != value.weekday():
+        # One of the two is wrong and nothing says which.
+        return Normalised(problem=WRONG_WEEKDAY)
     return Normalised(value.isoformat())
+
+
+def date_in_year(text: str, reference: dt.date) -> Normalised:
+    """A day and month written without a year ("3 Sep"), in the year of `reference`.
+
+    For dates on a form that happen on or before the date of referral (the incident,
+    the sign-off): the referral's year is taken only when that puts the date on or before
+    the referral date. Anything else (a date after it, a date with a year, not a date)
+    gets no value: the year would be a guess.
+    """
+    cleaned = _clean_date(text)
+    if cleaned is None:
+        return EMPTY
+    t, weekday = cleaned
+    parts = _day_month(t)
+    if parts is None:
+        return Normalised(problem="this answer is not a day and month we can read")
+    day, month = parts
+    try:
+        value = dt.date(reference.year, month, day)
+    except ValueError:
+        return Normalised(problem="this answer is not a real date; dates are read day first")
+    if value > reference:
+        # Last year, or a date written in error: either way not ours to choose.
+        return Normalised(problem=NO_YEAR)
+    if weekday is not None and weekday != value.weekday():
+        return Normalised(problem=WRONG_WEEKDAY)  # the weekday says it is another year
+    return Normalised(value.isoformat())
+
+
+def _clean_date(text: str) -> tuple[str, int | None] | None:
+    """(the date lower-cased with weekday, ordinals, "of" and commas gone, the weekday
+    written as 0-6 or None); None if empty."""
+    raw = normalise_text(text).value
+    if raw is None:
+        return None
+    t = unicodedata.normalize("NFKC", raw).casefold().strip()
+    t = re.sub(r"[\u2010-\u2015\u2212]", "-", t)  # dashes of every width
+    weekday = None
+    m = _WEEKDAY.match(t)
+    if m:
+        weekday = _WEEKDAYS.index(m.group(1)[:3])
+        t = t[m.end() :]
+    t = _ORDINAL.sub(r"\1", t)
+    t = re.sub(r"\bof\b", " ", t)
+    t = t.replace(",", " ").rstrip(".").strip()
+    return " ".join(t.split()), weekday
+
+
+def _day_month(t: str) -> tuple[int, int] | None:
+    """(day, month) from a cleaned date string with a month name and no year, or None."""
+    m = _DAY_MONTH.match(t)
+    if m and m.group(2).rstrip(".") in _MONTHS:
+        return int(m.group(1)), _MONTHS[m.group(2).rstrip(".")]
+    m = _MONTH_DAY.match(t)
+    if m and m.group(1) in _MONTHS:
+        return int(m.group(2)), _MONTHS[m.group(1)]
+    return None
 
 
 def _split_date(t: str) -> tuple[int, int, str] | None:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from parsers.formdef import FormDef
+from parsers.normalise import NO_YEAR, date_in_year
 
 Value = str | list[str]
-ProblemKind = Literal["missing", "invalid", "unreadable"]
+# "inferred": a value is stored but part of it was not written (the year of "3 Sep",
+# taken from the date of referral); a person should confirm it.
+ProblemKind = Literal["missing", "invalid", "unreadable", "inferred"]
+
+REFERRAL_DATE = "referrer.referral_date"
+# Dates that fall on or before the referral, so a missing year can be the referral's.
+# Never a date of birth: "3 Sep" says nothing about the year someone was born.
+YEAR_FROM_REFERRAL = (
+    "child.incident_date",
+    "child.death_date",
+    "notifications.national_panel_date",
+    "authorisation.date",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,33 @@ class ParsedForm:
     grids: dict[str, list[GridRow]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     source: str = ""  # "docx" or "pdf"
+
+    def infer_years(self) -> None:
+        """Give "3 Sep" the referral's year where that is safe; flag it "inferred".
+
+        Called by the reader once every value is read: only then is the date of
+        referral known."""
+        referral = self.values.get(REFERRAL_DATE)
+        if referral is None or not isinstance(referral.value, str):
+            return  # no date of referral: the year stays unknown, the problem stays
+        reference = dt.date.fromisoformat(referral.value)
+        problems: list[Problem] = []
+        for p in self.problems:
+            if p.kind != "invalid" or p.message != NO_YEAR or p.key not in YEAR_FROM_REFERRAL:
+                problems.append(p)
+                continue
+            result = date_in_year(p.raw, reference)
+            if result.value is None:
+                problems.append(
+                    Problem(p.key, p.label, "invalid", result.problem or p.message, p.raw, p.where)
+                )
+                continue
+            self.values[p.key] = FieldValue(p.key, result.value, p.raw, p.where)
+            message = (
+                f"the year was not written; {reference.year} was taken from the date of referral"
+            )
+            problems.append(Problem(p.key, p.label, "inferred", message, p.raw, p.where))
+        self.problems = problems
 
     @property
     def form_id(self) -> str:
@@ -91,8 +132,12 @@ class ParsedForm:
         return out
 
     def missing(self) -> list[str]:
-        """Mandatory keys left empty or not valid, in form order."""
-        bad = {p.key for p in self.problems}
+        """Mandatory keys left empty or not valid, in form order.
+
+        On a blank form that is every mandatory key. An inferred value is not missing:
+        it is stored, and its problem asks a person to confirm it.
+        """
+        bad = {p.key for p in self.problems if p.kind != "inferred"}
         return [
             key
             for key in self.definition.mandatory_keys()

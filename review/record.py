@@ -28,7 +28,7 @@ C = TypeVar("C")  # what a grid cell is on a page
 class Flag:
     """A problem the reader found with a value."""
 
-    kind: str  # missing, invalid, unreadable
+    kind: str  # missing, invalid, unreadable or inferred (stored, but to be checked)
     message: str
     raw: str
     resolved: bool  # a person has since corrected the value

@@ -7,7 +7,12 @@ import unicodedata
 
 import pytest
 
+from parsers.formdef import load_form
 from parsers.normalise import (
+    NO_YEAR,
+    WRONG_WEEKDAY,
+    Normalised,
+    date_in_year,
     nhs_check_digit_ok,
     normalise_date,
     normalise_email,
@@ -16,6 +21,7 @@ from parsers.normalise import (
     normalise_phone,
     normalise_text,
 )
+from parsers.record import FieldValue, ParsedForm, Problem
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -95,6 +101,146 @@ def test_dates_that_are_refused(written: str) -> None:
     assert result.problem and written.strip() not in result.problem
 
 
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [
+        ("Tues 3rd Sept 2024", "2024-09-03"),
+        ("Tue. 3 Sep 2024", "2024-09-03"),
+        ("Tuesday, 3rd of September 2024", "2024-09-03"),
+        ("03.09.24", "2024-09-03"),
+        ("3.9.2024", "2024-09-03"),
+        ("2024-09-03", "2024-09-03"),
+        # The text layer of a PDF can lose every space.
+        ("31January2024", "2024-01-31"),
+        ("3rdSeptember2024", "2024-09-03"),
+        ("Tues3rdSept2024", "2024-09-03"),
+        ("Wednesday31January2024", "2024-01-31"),
+        ("Sept3,2024", "2024-09-03"),
+    ],
+)
+def test_dates_as_people_write_them(written: str, iso: str) -> None:
+    assert normalise_date(written, TODAY).value == iso
+
+
+@pytest.mark.parametrize("written", ["3 Sep", "3rd Sept", "Sept 3rd", "Tues 3rd September", "3Sep"])
+def test_date_without_a_year_is_not_completed(written: str) -> None:
+    assert normalise_date(written, TODAY) == Normalised(problem=NO_YEAR)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Mon 3rd Sept 2024",  # 3 September 2024 was a Tuesday: one of the two is wrong
+        "Friday 31 January 2024",
+    ],
+)
+def test_date_whose_weekday_disagrees_is_refused(written: str) -> None:
+    result = normalise_date(written, TODAY)
+    assert result.value is None and result.problem == WRONG_WEEKDAY
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "3/9",  # numbers alone and no year: not read as a day and month
+        "03.09",
+        "31 Sept 2024",  # no such day
+        "3 Sept 24 2024",
+        "3rd",
+        "Sept",
+    ],
+)
+def test_ambiguous_or_impossible_dates_get_no_value(written: str) -> None:
+    result = normalise_date(written, TODAY)
+    assert result.value is None and result.problem
+
+
+REFERRAL = dt.date(2024, 9, 10)
+
+
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [
+        ("3 Sep", "2024-09-03"),
+        ("3rd Sept", "2024-09-03"),
+        ("Sept 3rd", "2024-09-03"),
+        ("Tues 3rd Sept", "2024-09-03"),
+        ("10 September", "2024-09-10"),  # the referral day itself
+        ("1 Jan", "2024-01-01"),
+    ],
+)
+def test_year_taken_from_the_referral(written: str, iso: str) -> None:
+    assert date_in_year(written, REFERRAL).value == iso
+
+
+@pytest.mark.parametrize(
+    ("written", "referral"),
+    [
+        ("11 Sep", REFERRAL),  # after the referral: last year, or a slip; not ours to choose
+        ("31 Dec", REFERRAL),
+        ("Mon 3rd Sept", REFERRAL),  # the weekday says another year
+        ("29 Feb", dt.date(2023, 9, 10)),  # no such day in the referral's year
+        ("3/9", REFERRAL),
+        ("3 Sep 2024", REFERRAL),  # has a year: that is normalise_date's
+        ("soon", REFERRAL),
+    ],
+)
+def test_year_not_taken_when_unsafe(written: str, referral: dt.date) -> None:
+    result = date_in_year(written, referral)
+    assert result.value is None and result.problem
+
+
+def test_year_from_referral_on_empty_answer_is_empty() -> None:
+    assert date_in_year("  ", REFERRAL).value is None
+    assert date_in_year("  ", REFERRAL).ok
+
+
+def _form_with_problem(key: str, raw: str, referral: str | None) -> ParsedForm:
+    form = ParsedForm(load_form("sirg-2024"))
+    if referral:
+        form.values["referrer.referral_date"] = FieldValue(
+            "referrer.referral_date", referral, referral, "t"
+        )
+    # As the reader does it: values first, then every problem at once.
+    form.problems = [Problem(key, "Label", "invalid", NO_YEAR, raw, "w")]
+    form.infer_years()
+    return form
+
+
+def test_record_takes_the_year_from_the_referral_and_flags_it_inferred() -> None:
+    form = _form_with_problem("child.incident_date", "3 Sep", "2024-09-10")
+    assert form.value("child.incident_date") == "2024-09-03"
+    assert [(p.key, p.kind) for p in form.problems] == [("child.incident_date", "inferred")]
+    assert "3 Sep" not in form.problems[0].message
+    assert "child.incident_date" not in form.missing()  # a value, flagged for a person
+
+
+def test_record_without_referral_date_keeps_no_value() -> None:
+    form = _form_with_problem("child.incident_date", "3 Sep", None)
+    assert form.value("child.incident_date") is None
+    assert [(p.key, p.kind) for p in form.problems] == [("child.incident_date", "invalid")]
+    assert "child.incident_date" in form.missing()
+
+
+def test_record_never_gives_a_date_of_birth_the_referral_year() -> None:
+    form = _form_with_problem("child.dob", "3 Sep", "2024-09-10")
+    assert form.value("child.dob") is None
+    assert [(p.key, p.kind) for p in form.problems] == [("child.dob", "invalid")]
+
+
+def test_record_refuses_a_yearless_date_after_the_referral() -> None:
+    form = _form_with_problem("authorisation.date", "11 Sep", "2024-09-10")
+    assert form.value("authorisation.date") is None
+    assert form.problems[0].kind == "invalid"
+
+
+def test_blank_record_misses_every_mandatory_key_in_form_order() -> None:
+    definition = load_form("sirg-2024")
+    form = ParsedForm(definition)
+    assert form.missing() == definition.mandatory_keys()
+    assert len(form.missing()) > 10 and form.missing()[0] == "referrer.name"
+
+
 def test_empty_date_is_not_a_problem() -> None:
     assert normalise_date("   ").value is None
     assert normalise_date("").ok
@@ -129,6 +275,13 @@ def test_nhs_numbers_refused(bad: str) -> None:
     assert result.value is None and result.problem
 
 
+@pytest.mark.parametrize("bad", ["943 476 5918", "943-476-5918", "999 402 7485"])
+def test_nhs_number_failing_modulus_11_says_so_and_stores_nothing(bad: str) -> None:
+    result = normalise_nhs_number(bad)
+    assert result.value is None
+    assert result.problem and "check digit" in result.problem
+
+
 # --------------------------------------------------------------------------- phones
 
 
@@ -149,6 +302,11 @@ def test_nhs_numbers_refused(bad: str) -> None:
         ("Tel: 0151 496 0123", "01514960123"),
         ("016977 1234", "0169771234"),
         ("0800 123 456", "0800123456"),
+        ("+44 (0)151 496 0217", "01514960217"),
+        ("+44 151 496 0217", "01514960217"),
+        ("0151-496-0217", "01514960217"),
+        ("+44(0)1514960217", "01514960217"),
+        ("+44 (0) 151-496-0217", "01514960217"),
     ],
 )
 def test_uk_phone_numbers(written: str, digits: str) -> None:
