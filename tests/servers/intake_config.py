@@ -72,3 +72,22 @@ def run_intake(
         text=True,
         timeout=timeout,
     )
+
+
+DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
+PDF = ("application", "pdf")
+
+
+def referrer_email(uid: str, files: list[tuple[str, bytes, tuple[str, str]]]) -> bytes:
+    """A referrer's email carrying `files` (name, data, (maintype, subtype))."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Pat Jones <pat.jones@merseyside.police.uk>"
+    msg["To"] = "sirg.referrals@lscp.test"
+    msg["Subject"] = "SIRG referral"
+    msg["Message-ID"] = f"<{uid}@merseyside.police.uk>"
+    msg.set_content("Referral attached.")
+    for name, data, (maintype, subtype) in files:
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(msg)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from intake.runner import open_database
-from servers.intake_config import ROOT, intake_env, run_intake, settings_for
+from servers.intake_config import DOCX, ROOT, intake_env, referrer_email, run_intake, settings_for
 from storage import messages
 from storage.db import session_scope
 from storage.messages import ServerIdentity
@@ -21,7 +21,6 @@ from storage.tables import InboundMessage, Referral
 
 SAMPLES = ROOT / "samples" / "maildir" / "new"
 FORM = ROOT / "samples" / "forms" / "cc-police-window-fall.docx"
-DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 def many_forms(count: int = 60) -> EmailMessage:
@@ -41,14 +40,7 @@ def many_forms(count: int = 60) -> EmailMessage:
 
 
 def email_with(data: bytes, uid: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Pat Jones <pat.jones@merseyside.police.uk>"
-    msg["To"] = "sirg.referrals@lscp.test"
-    msg["Subject"] = "SIRG referral"
-    msg["Message-ID"] = f"<{uid}@merseyside.police.uk>"
-    msg.set_content("Referral attached.")
-    msg.add_attachment(data, maintype=DOCX[0], subtype=DOCX[1], filename="referral.docx")
-    return bytes(msg)
+    return referrer_email(uid, [("referral.docx", data, DOCX)])
 
 
 def _run(data: Path, mails: dict[str, bytes], **limits: object) -> tuple[dict[str, str], int]:
