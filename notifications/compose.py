@@ -88,10 +88,12 @@ def reply_row(
     inbound_message_id: int,
     in_reply_to: str | None,
     keyed_by_hand: bool = False,
+    secure: str | None = None,
 ) -> OutboxMessage:
     """The acknowledgement (or request for information, or rejection) to the sender.
 
     `keyed_by_hand`: the LSCP team typed the referral in from what was sent (a scan, say).
+    `secure`: the email was a secure-email notice from this service; the team opens it.
     """
     first = referrals[0] if referrals else None
     mail = render(
@@ -105,6 +107,7 @@ def reply_row(
             "panel_due": uk_date(first.panel_due if first else None),
             "rapid_review_due": uk_date(first.rapid_review_due if first else None),
             "keyed_by_hand": keyed_by_hand,
+            "secure": secure,
         },
         config.templates_dir,
     )

@@ -23,6 +23,7 @@ INCOMPLETE = "mandatory fields are not completed"
 INVALID = "mandatory fields are not completed or could not be understood"
 BLANK = "the referral form is blank (it has not been filled in)"
 NOT_FORM = "not an LSCP SIRG referral form"
+_WHAT = {"pdf": "a PDF", "docx": "a Word document"}
 
 _BY_KIND: dict[str, tuple[Outcome, str]] = {
     "empty": ("rejected", "the attachment is empty"),
@@ -96,8 +97,8 @@ def _read(data: bytes) -> DocumentResult:
         form = _best_form(layout)
     except OverLimit as exc:
         return DocumentResult("rejected", str(exc), None)
-    if form is None:
-        return DocumentResult("not_a_form", NOT_FORM, None)
+    if form is None:  # say what it was: "a PDF that is not ...", never just "nothing"
+        return DocumentResult("not_a_form", f"{_WHAT[kind]}, {NOT_FORM}", None)
     if form.is_blank():
         return DocumentResult("not_a_form", BLANK, None)
     missing = set(form.missing())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from intake.pipeline.context import MessageContext
+from parsers.secure_mail import secure_notice
 from storage.tables import Outcome
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 def run(ctx: MessageContext) -> None:
@@ -18,5 +21,24 @@ def run(ctx: MessageContext) -> None:
             d.result.reason for d in ctx.documents if d.result.outcome == "rejected"
         )
         ctx.end(Outcome.REJECTED, f"the attached file could not be read: {reasons}")
+    elif (service := secure_notice(ctx.message)) is not None:
+        # The form is behind the service's portal: the team opens it, the sender is told
+        # so, and nobody is asked for a form they did send.
+        ctx.secure = service
+        ctx.end(
+            Outcome.NEEDS_INFO,
+            f"{service}: the LSCP team must open it in the secure service to read it",
+        )
+    elif ctx.documents:
+        ctx.end(Outcome.NEEDS_INFO, f"no referral form: {found(ctx)}")
     else:
         ctx.end(Outcome.NEEDS_INFO, "no referral form was attached")
+
+
+def found(ctx: MessageContext) -> str:
+    """What was attached instead of a form, by position and kind, never by file name."""
+    parts = []
+    for n, doc in enumerate(ctx.documents):
+        place = _ORDINALS[n] if n < len(_ORDINALS) else f"number {n + 1}"
+        parts.append(f"the {place} attached file is {doc.result.reason}")
+    return "; ".join(parts)

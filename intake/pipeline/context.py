@@ -57,6 +57,7 @@ class MessageContext:
     oversize: int | None = None  # real size when only the headers were downloaded
     infected: bool = False
     bounce: Bounce | None = None  # a delivery report: which message of ours it is about
+    secure: str | None = None  # a secure-email notice: which service holds the message
     outcome: str | None = None
     reason: str = ""
     candidates: list[Candidate] = field(default_factory=list)

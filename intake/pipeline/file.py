@@ -272,7 +272,8 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
             )
         if doc.result.outcome != "not_a_form" or not any_form:
             files.append(entry)
-    row.state = MessageState.PROCESSED
+    # A secure-email notice waits in the quarantine, where officers see it at once.
+    row.state = MessageState.QUARANTINED if ctx.secure else MessageState.PROCESSED
     to_addr = reply_address(ctx.message)
     limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
     if not filing.notify:
@@ -288,10 +289,11 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
                 outcome=str(ctx.outcome),
                 reason=ctx.reason,
                 received_at=ctx.received_at,
-                files=files,
+                files=[] if ctx.secure else files,
                 referrals=referrals,
                 inbound_message_id=message_row_id,
                 in_reply_to=ctx.clues.own_id,
+                secure=ctx.secure,
             )
         )
     for referral in referrals if filing.notify else []:
