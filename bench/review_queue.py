@@ -53,8 +53,8 @@ from parsers.statutory import due_dates  # noqa: E402
 from review.app import create_app  # noqa: E402
 from review.users import add_user  # noqa: E402
 from storage.db import make_engine, session_scope, upgrade  # noqa: E402
+from storage.queue import agencies  # noqa: E402
 from storage.tables import Attachment, InboundMessage, Referral  # noqa: E402
-from storage.workflow import agencies  # noqa: E402
 
 TARGET_MS = 300.0
 PASSWORD = "benchmark password"

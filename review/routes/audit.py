@@ -20,17 +20,11 @@ from review.render import page, uk_datetime
 from review.routes import DbEngine, Now
 from review.spreadsheet import csv_cell
 from storage import users
+from storage.audit_log import AuditFilter, audit_all, audit_choices, audit_page, references_for
 from storage.db import session_scope
+from storage.queue import PAGE_SIZE
 from storage.tables import AuditEvent
-from storage.workflow import (
-    PAGE_SIZE,
-    AuditFilter,
-    audit_all,
-    audit_choices,
-    audit_page,
-    record_event,
-    references_for,
-)
+from storage.workflow import record_event
 
 router = APIRouter()
 

@@ -18,18 +18,8 @@ from review.routes import DbEngine, Now
 from review.spreadsheet import csv_cell
 from storage import users
 from storage.db import session_scope
-from storage.workflow import (
-    CLOCK_RUNNING,
-    PAGE_SIZE,
-    STATUSES,
-    QueueFilter,
-    QueueRow,
-    agencies,
-    queue_export,
-    queue_page,
-    record_event,
-    status_label,
-)
+from storage.queue import PAGE_SIZE, QueueFilter, QueueRow, agencies, queue_export, queue_page
+from storage.workflow import CLOCK_RUNNING, STATUSES, record_event, status_label
 
 router = APIRouter()
 

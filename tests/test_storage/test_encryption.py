@@ -129,7 +129,9 @@ def test_with_a_key_the_record_its_sources_and_corrections_are_sealed(tmp_path: 
 
 def test_records_stored_before_a_key_was_set_still_read(tmp_path: Path) -> None:
     settings = ingest(tmp_path, "")
-    engine = open_database(settings.model_copy(update={"encryption_keys": SecretStr(crypto.new_key())}))
+    engine = open_database(
+        settings.model_copy(update={"encryption_keys": SecretStr(crypto.new_key())})
+    )
     with session_scope(engine) as session:
         assert session.exec(select(Referral)).one().record["child.name"]
     assert rotate_keys(engine) == 3

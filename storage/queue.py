@@ -1,0 +1,164 @@
+"""The review queue: its filters, search, sort order, pages and CSV export rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from storage.tables import Referral
+from storage.workflow import CLOCK_RUNNING, CLOSED
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: filters, search and order, as chosen on the page."""
+
+    status: str = "open"  # "open" (not closed), "all", or a status code
+    urgency: str = "all"  # "all", "urgent", "not_urgent"
+    agency: str = ""
+    overdue: bool = False
+    assignee: str = ""  # "" anyone, "-" nobody, or a user name
+    search: str = ""
+    sort: str = "priority"  # "priority", "due", "received", "reference"
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue: only the columns it shows, never the record itself."""
+
+    id: int
+    reference: str
+    received_at: datetime
+    referrer_agency: str | None
+    urgent: bool
+    panel_due: date | None
+    rapid_review_due: date | None
+    status: str
+    complete: bool
+    assigned_to: str | None
+    new_mail: bool = False  # a follow-up no officer has opened yet
+
+
+_QUEUE_COLUMNS = (
+    col(Referral.id),
+    col(Referral.reference),
+    col(Referral.received_at),
+    col(Referral.referrer_agency),
+    col(Referral.urgent),
+    col(Referral.panel_due),
+    col(Referral.rapid_review_due),
+    col(Referral.status),
+    col(Referral.complete),
+    col(Referral.assigned_to),
+    col(Referral.new_mail),
+)
+
+
+def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.status == "open":
+        where.append(col(Referral.status) != CLOSED)
+    elif flt.status != "all":
+        where.append(col(Referral.status) == flt.status)
+    if flt.urgency == "urgent":
+        where.append(col(Referral.urgent).is_(True))
+    elif flt.urgency == "not_urgent":
+        where.append(col(Referral.urgent).is_(False))
+    if flt.agency:
+        where.append(col(Referral.referrer_agency) == flt.agency)
+    if flt.overdue:
+        where.append(col(Referral.status).in_(CLOCK_RUNNING))
+        where.append(or_(col(Referral.panel_due) < today, col(Referral.rapid_review_due) < today))
+    if flt.assignee == "-":
+        where.append(col(Referral.assigned_to).is_(None))
+    elif flt.assignee:
+        where.append(col(Referral.assigned_to) == flt.assignee)
+    text = flt.search.strip().lower()
+    if text:
+        # Contains, any case; autoescape keeps a typed % or _ literal.
+        where.append(
+            or_(
+                func.lower(col(Referral.reference)).contains(text, autoescape=True),
+                func.lower(col(Referral.child_name)).contains(text, autoescape=True),
+                func.lower(col(Referral.referrer_name)).contains(text, autoescape=True),
+            )
+        )
+    return where
+
+
+def _order(sort: str) -> list[Any]:
+    # Within each order, referrals whose clock still runs come before decided ones: a
+    # decision made last month must not sit above a referral due tomorrow.
+    stopped = case((col(Referral.status).in_(CLOCK_RUNNING), 0), else_=1)
+    if sort == "due":
+        return [stopped, col(Referral.panel_due).asc().nulls_last(), col(Referral.id)]
+    if sort == "received":
+        return [col(Referral.received_at).desc(), col(Referral.id).desc()]
+    if sort == "reference":
+        return [col(Referral.reference)]
+    # Urgent first, then nearest due. The panel and rapid-review dates are counted from
+    # the same day, so ordering by one orders by both.
+    return [
+        col(Referral.urgent).desc(),
+        stopped,
+        col(Referral.panel_due).asc().nulls_last(),
+        col(Referral.id),
+    ]
+
+
+def queue_page(
+    session: Session, flt: QueueFilter, today: date, page_size: int = PAGE_SIZE
+) -> tuple[list[QueueRow], int]:
+    """One page of the queue and the number of rows matching in all."""
+    where = _conditions(flt, today)
+    total = session.exec(select(func.count()).select_from(Referral).where(*where)).one()
+    page = max(flt.page, 1)
+    # Core select: many columns at once, and never the heavy JSON record.
+    rows = session.execute(
+        sa_select(*_QUEUE_COLUMNS)
+        .where(*where)
+        .order_by(*_order(flt.sort))
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return [QueueRow(*row) for row in rows], int(total)
+
+
+def agencies(session: Session) -> list[str]:
+    """Every referring agency named so far, for the queue's filter."""
+    return [
+        a
+        for a in session.exec(
+            select(Referral.referrer_agency)
+            .where(col(Referral.referrer_agency).is_not(None))
+            .distinct()
+            .order_by(col(Referral.referrer_agency))
+        )
+        if a
+    ]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One line of the queue export: a queue row and its decision date; never a name."""
+
+    row: QueueRow
+    decision_date: date | None
+
+
+def queue_export(session: Session, flt: QueueFilter, today: date) -> list[ExportRow]:
+    """Every referral matching the queue's filter, in its order (no paging)."""
+    rows = session.execute(
+        sa_select(*_QUEUE_COLUMNS, col(Referral.decision_date))
+        .where(*_conditions(flt, today))
+        .order_by(*_order(flt.sort))
+    ).all()
+    return [ExportRow(QueueRow(*row[:-1]), row[-1]) for row in rows]
