@@ -13,6 +13,8 @@ import typer
 from sqlmodel import col, func, select
 from typer.core import TyperGroup
 
+from intake.operations_cli import db_app, outbox_app
+from intake.operations_cli import register as register_operations
 from intake.referrals_cli import referrals_app
 from intake.settings import Settings, settings_table
 from intake.startup import failure_line, private_files
@@ -47,9 +49,7 @@ app = typer.Typer(
     no_args_is_help=True,
     cls=_Commands,
 )
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-outbox_app = typer.Typer(help="Outgoing email: list, and retry.")
 app.add_typer(outbox_app, name="outbox")
 users_app = typer.Typer(help="Review queue users: add, disable, reset.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -88,7 +88,7 @@ def run(
     from intake.health import after_pass, mailbox_name
     from intake.lock import AlreadyRunning, MailboxLock
     from intake.runner import filing_for, make_source, make_transport, open_database, run_once
-    from intake.sources.imap import SourceError
+    from intake.sources.imap_connect import SourceError
     from notifications.routing import RoutingError, load_routing
     from notifications.sender import deliver_due
 
@@ -296,169 +296,8 @@ def parse(
             _print_document(doc)
 
 
-@outbox_app.callback(invoke_without_command=True)
-def outbox_list(
-    ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="pending, sent or dead")] = None,
-) -> None:
-    """List outgoing emails and their delivery state (no message bodies)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from intake.runner import open_database
-    from storage.db import session_scope
-    from storage.outbox import rows
-
-    engine = open_database(Settings())
-    with session_scope(engine) as session:
-        for row in rows(session, status):
-            typer.echo(
-                f"{row.id}\t{row.status}\t{row.kind}\tattempts={row.attempts}\t"
-                f"{row.last_error or ''}"
-            )
-
-
-@outbox_app.command("retry")
-def outbox_retry(
-    ids: Annotated[list[int], typer.Argument(help="Outbox row ids (see `intake outbox`).")],
-) -> None:
-    """Put dead or waiting emails back in the queue to be sent on the next pass."""
-    from intake.runner import open_database
-    from storage.db import session_scope
-    from storage.outbox import requeue
-
-    engine = open_database(Settings())
-    with session_scope(engine) as session:
-        for row_id in ids:
-            typer.echo(f"{row_id}: {requeue(session, row_id)}")
-
-
-@app.command()
-def digest() -> None:
-    """Queue and send today's digest to representatives who asked for one."""
-    from intake.runner import filing_for, make_transport, open_database
-    from notifications.digest import digest_rows
-    from notifications.sender import deliver_due
-    from parsers.statutory import uk_date
-    from storage.clock import utcnow
-    from storage.db import session_scope
-
-    settings = Settings()
-    engine = open_database(settings)
-    filing = filing_for(engine, settings)
-    with session_scope(engine) as session:
-        rows = digest_rows(session, filing.mail, filing.routing, uk_date(utcnow()))
-        session.add_all(rows)
-    transport = make_transport(settings)
-    report = deliver_due(engine, transport, lease=settings.handover_lease)
-    transport.close()
-    typer.echo(f"{len(rows)} digests queued; {report.sent} emails sent")
-
-
-@app.command("new-key")
-def new_key() -> None:
-    """Print a fresh encryption key to put first in INTAKE_ENCRYPTION_KEYS."""
-    from storage.crypto import new_key as make_key
-
-    typer.echo(make_key())
-
-
-@app.command("rotate-key")
-def rotate_key() -> None:
-    """Re-encrypt stored emails, files and records with the first INTAKE_ENCRYPTION_KEYS key."""
-    from intake.runner import open_database
-    from storage.messages import rotate_keys
-
-    engine = open_database(Settings())
-    typer.echo(f"{rotate_keys(engine)} stored items re-encrypted with the newest key")
-
-
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
-    mailbox: Annotated[
-        bool, typer.Option("--mailbox/--no-mailbox", help="Also count mail waiting on the server.")
-    ] = True,
-) -> None:
-    """Is the service healthy: database, last poll, waiting mail, outbox, quarantine, token."""
-    from intake.runner import make_source, open_database
-    from storage.heartbeat import health_report as health_status
-
-    settings = Settings()
-    engine = open_database(settings)
-    waiting: int | None = None
-    if mailbox:
-        source = make_source(settings)
-        try:
-            waiting = source.count_waiting()
-        except Exception as exc:
-            typer.echo(f"mailbox: cannot be read ({type(exc).__name__}: {exc})", err=True)
-        finally:
-            source.close()
-    report = health_status(engine, waiting)
-    healthy = report["database"] == "ok" and not any(
-        w["failing_since"] for w in report.get("workers", [])
-    )
-    if as_json:
-        typer.echo(json.dumps(report))
-        raise typer.Exit(0 if healthy else 1)
-    typer.echo(f"database: {report['database']}")
-    if "outbox" in report:
-        typer.echo(f"waiting in the mailbox: {report['waiting_in_mailbox']}")
-        typer.echo("outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
-        typer.echo(f"quarantined messages: {report['quarantined']}")
-        for worker in report["workers"]:
-            typer.echo(
-                f"worker {worker['mailbox']}: last pass {worker['last_pass']}, last success "
-                f"{worker['last_success']}, failing since {worker['failing_since']} "
-                f"({worker['last_error']}), token expires {worker['token_expires']}"
-            )
-    if not healthy:
-        raise typer.Exit(1)
-
-
-@app.command()
-def purge(
-    older_than: Annotated[
-        int | None, typer.Option(help="Days since closing (default INTAKE_RETENTION_DAYS).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
-) -> None:
-    """Remove personal data of referrals closed longer ago than the retention period.
-
-    The reference, dates, status history and audit trail stay; a referral on legal hold
-    is never purged.
-    """
-    from intake.runner import open_database
-    from storage.retention import due_for_purge, purge_referral
-
-    settings = Settings()
-    days = older_than if older_than is not None else settings.retention_days
-    if days <= 0:
-        typer.echo("intake purge: give --older-than DAYS or set INTAKE_RETENTION_DAYS", err=True)
-        raise typer.Exit(2)
-    engine = open_database(settings)
-    references = due_for_purge(engine, days)
-    for reference in references:
-        if not dry_run:
-            purge_referral(engine, reference)
-        typer.echo(f"{reference}: {'would be purged' if dry_run else 'purged'}")
-    typer.echo(f"{len(references)} referral(s) {'would be' if dry_run else 'were'} purged")
-
-
-@app.command()
-def hold(
-    reference: Annotated[str, typer.Argument(help="Referral reference, e.g. SIRG-2026-0042.")],
-    release: Annotated[bool, typer.Option("--release", help="Lift the hold.")] = False,
-) -> None:
-    """Put a referral on legal hold (never purged) or lift the hold."""
-    from intake.runner import open_database
-    from storage.retention import set_legal_hold
-
-    engine = open_database(Settings())
-    if not set_legal_hold(engine, reference, not release):
-        typer.echo(f"intake hold: no referral {reference}", err=True)
-        raise typer.Exit(2)
-    typer.echo(f"{reference}: {'hold lifted' if release else 'on legal hold'}")
+# digest, new-key, rotate-key, status, purge, hold: here, so `--help` keeps its order.
+register_operations(app)
 
 
 @app.command("settings")
@@ -546,16 +385,6 @@ def users_reset(
     password = _new_password(password_stdin)
     _users_do(lambda: reset_user(_users_engine(), name, password))
     typer.echo(f"new password set for {name}")
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Create or upgrade the database schema to the newest migration."""
-    from intake.runner import open_database
-
-    settings = Settings()
-    open_database(settings)
-    typer.echo(f"database is up to date: {settings.resolved_database_url.split('@')[-1]}")
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -20,7 +20,7 @@ from intake.runner import filing_for, make_source, make_transport, open_database
 from intake.settings import Settings
 from intake.sources.backoff import Backoff
 from intake.sources.base import MailSource
-from intake.sources.imap import SourceError, SourceRefused
+from intake.sources.imap_connect import SourceError, SourceRefused
 from notifications.sender import deliver_due
 from notifications.transport import Transport
 

@@ -14,91 +14,46 @@ Production concerns handled here:
 * `wait_for_mail` waits with IDLE (renewed every 25 minutes) or NOOP polling;
 * a lost connection inside `fetch` / `finish` is re-opened with capped, jittered backoff.
 
+The connection itself (TLS, sign-in, reconnects, errors) is `intake.sources.imap_connect`.
+
 Log lines carry UIDs, counts and error types only, never addresses or subjects.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import select
-import ssl
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
-from intake.settings import Settings
-from intake.sources.backoff import Backoff
 from intake.sources.base import Destination, FetchedMessage
-from intake.sources.oauth import TokenError, TokenProvider, token_provider_from_settings
+from intake.sources.imap_connect import (
+    LOST,
+    ImapConnection,
+    SourceDisconnected,
+    describe,
+    is_bye,
+)
 from storage.messages import ServerIdentity
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 BATCH = 20  # messages per FETCH
 BATCH_BYTES = 16 * 1024 * 1024  # and at most this many bytes of bodies held at once
 # RFC 2177: servers may drop an IDLE after 30 minutes (many do after 29); renew well before.
 IDLE_RENEW = 25 * 60.0
 NOOP_INTERVAL = 10.0  # seconds between NOOPs when the server has no IDLE
-CLOSE_TIMEOUT = 5.0  # a dead peer must not hold up close() for the full imap_timeout
 EMPTY_READS_MEAN_EOF = 3  # readable socket but no response, this often in a row: closed
 
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
 
 
-class SourceError(Exception):
-    """Base of the mail source's own errors."""
-
-
-class SourceDisconnected(SourceError):
-    """The connection to the server was lost (socket error, timeout or BYE); it may return."""
-
-
-class SourceUnavailable(SourceError):
-    """The server stayed unreachable through every reconnection attempt."""
-
-
-class SourceRefused(SourceError):
-    """The server was reached but refused us in a way retrying cannot mend."""
-
-
-class SourceInsecure(SourceRefused):
-    """TLS could not be set up safely: untrusted certificate, or no STARTTLS on offer."""
-
-
-class SourceAuthFailed(SourceRefused):
-    """The login (password or OAuth2 token) was refused, or no token could be had."""
-
-
-# What a dropped connection looks like from imapclient: socket errors and timeouts are
-# OSError (ssl errors too), a BYE or EOF is imaplib's abort.
-_LOST: tuple[type[BaseException], ...] = (SourceDisconnected, OSError, IMAPClient.AbortError)
-
-
-def _describe(exc: BaseException) -> str:
-    """A short, content-free description of an error for logs and messages."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{type(exc).__name__}: {exc.strerror}"
-    # imaplib errors can quote a protocol line; keep only the start of it.
-    return f"{type(exc).__name__}: {str(exc)[:80]}"
-
-
-def _is_bye(response: Sequence[Any]) -> bool:
-    return bool(response) and response[0] == b"BYE"
-
-
-def _shutdown_quietly(client: IMAPClient) -> None:
-    with contextlib.suppress(Exception):
-        client.shutdown()
-
-
-class ImapSource:
+class ImapSource(ImapConnection):
     """One connection to one folder of an IMAP mailbox."""
 
     # Class attributes so a test (or a tuned deployment) can change them per instance.
@@ -108,179 +63,14 @@ class ImapSource:
     idle_renew = IDLE_RENEW
     noop_interval = NOOP_INTERVAL
 
-    def __init__(
-        self,
-        settings: Settings,
-        ssl_context: ssl.SSLContext | None = None,
-        *,
-        token_provider: TokenProvider | None = None,
-    ) -> None:
-        """`ssl_context` overrides the one built from settings (system CAs or IMAP_CA_FILE);
-        `token_provider` overrides the one built from the OAUTH settings (for xoauth2)."""
-        self.settings = settings
-        self.folders = {
-            Destination.PROCESSED: settings.imap_processed_folder,
-            Destination.QUARANTINE: settings.imap_quarantine_folder,
-            Destination.IGNORED: settings.imap_ignored_folder,
-        }
-        self.name = f"imap://{settings.imap_user}@{settings.imap_host}:{settings.imap_port}"
-        ca_file = settings.imap_ca_file
-        # An empty INTAKE_IMAP_CA_FILE arrives as Path("."): treat it as unset.
-        cafile = str(ca_file) if ca_file is not None and str(ca_file) not in ("", ".") else None
-        self._ssl_context = ssl_context or ssl.create_default_context(cafile=cafile)
-        self._token_provider = token_provider
-        self._client: IMAPClient | None = None
-        self._uidvalidity = 0
-        self._exists = 0  # message count of the watched folder at the last SELECT
-        self._high_uid = 0  # highest UID fetch() has yielded under the current UIDVALIDITY
-        self.reconnects = 0  # connections re-opened after a loss, for health reporting
-        self._known_folders: set[str] = set()  # folders seen on the current connection
-
-    # -- connection ------------------------------------------------------------------------
-
     @property
-    def token_expires_at(self) -> datetime | None:
-        """When the current XOAUTH2 token expires, if known (None for password sign-in)."""
-        if self._token_provider is None:
-            return None
-        return self._token_provider.expires_at
-
-    def tls_version(self) -> str | None:
-        """TLS version of the open connection (e.g. "TLSv1.3"); None if plain or closed."""
-        if self._client is None:
-            return None
-        sock = self._client.socket()
-        return sock.version() if isinstance(sock, ssl.SSLSocket) else None
-
-    def _tokens(self) -> TokenProvider:
-        if self._token_provider is None:
-            self._token_provider = token_provider_from_settings(self.settings)
-        return self._token_provider
-
-    def _connect(self) -> IMAPClient:
-        """The open connection, or a new one: TLS as configured, logged in, folder selected."""
-        if self._client is not None:
-            return self._client
-        s = self.settings
-        try:
-            client = IMAPClient(
-                s.imap_host,
-                port=s.imap_port,
-                ssl=s.imap_security == "ssl",
-                ssl_context=self._ssl_context,
-                timeout=s.imap_timeout,
-            )
-        except ssl.SSLCertVerificationError as exc:
-            raise SourceInsecure(
-                f"{self.name}: TLS certificate not trusted ({exc.verify_message}); "
-                "set INTAKE_IMAP_CA_FILE to trust a private CA"
-            ) from exc
-        # Timezone-aware INTERNALDATEs; imapclient would otherwise convert them to naive
-        # local time, which reads as the wrong instant on a machine not set to UTC.
-        client.normalise_times = False
-        try:
-            if s.imap_security == "starttls":
-                self._starttls(client)
-            self._login(client)
-            self._select(client)
-        except BaseException:
-            _shutdown_quietly(client)
-            raise
-        self._client = client
-        return client
-
-    def _starttls(self, client: IMAPClient) -> None:
-        # Never carry on in plain text: a server (or someone in between) that does not
-        # offer STARTTLS is refused, as the settings asked for an encrypted connection.
-        if not client.has_capability("STARTTLS"):
-            raise SourceInsecure(
-                f"{self.name}: server does not offer STARTTLS; refusing to continue unencrypted"
-            )
-        try:
-            client.starttls(self._ssl_context)
-        except ssl.SSLCertVerificationError as exc:
-            raise SourceInsecure(
-                f"{self.name}: TLS certificate not trusted ({exc.verify_message}); "
-                "set INTAKE_IMAP_CA_FILE to trust a private CA"
-            ) from exc
-        except IMAPClient.AbortError:
-            raise
-        except IMAPClient.Error as exc:  # the server answered NO/BAD to STARTTLS
-            raise SourceInsecure(f"{self.name}: STARTTLS failed: {_describe(exc)}") from exc
-
-    def _login(self, client: IMAPClient) -> None:
-        s = self.settings
-        try:
-            if s.imap_auth == "xoauth2":
-                client.oauth2_login(s.imap_user, self._tokens().token())
-            else:
-                client.login(s.imap_user, s.imap_password.get_secret_value())
-        except LoginError as exc:
-            raise SourceAuthFailed(
-                f"{self.name}: {s.imap_auth} sign-in refused by the server ({exc})"
-            ) from exc
-        except TokenError as exc:
-            raise SourceAuthFailed(f"{self.name}: no OAuth2 token: {exc}") from exc
-
-    def _select(self, client: IMAPClient) -> int:
-        """Select the watched folder; return (and remember) its UIDVALIDITY."""
-        selected = client.select_folder(self.settings.imap_folder)
-        validity = int(selected[b"UIDVALIDITY"])
-        if validity != self._uidvalidity:
-            if self._uidvalidity:
-                log.warning(
-                    "UIDVALIDITY of the watched folder changed from %s to %s",
-                    self._uidvalidity,
-                    validity,
-                )
-            self._uidvalidity = validity
-            self._high_uid = 0  # old UIDs say nothing about the new numbering
-        self._exists = int(selected.get(b"EXISTS", 0))
-        return validity
-
-    def _drop(self) -> None:
-        """Forget a connection that failed (without a polite LOGOUT, it is likely dead)."""
-        self._known_folders.clear()
-        client, self._client = self._client, None
-        if client is not None:
-            _shutdown_quietly(client)
-
-    def _retrying(self, what: str, operation: Callable[[IMAPClient], T]) -> T:
-        """Run `operation` on a connection; on a loss reconnect with backoff and run it again.
-
-        Operations must be safe to repeat: reads, or a UID MOVE (a second MOVE of a UID
-        already moved does nothing).
-        """
-        s = self.settings
-        attempts = max(0, s.imap_reconnect_attempts)
-        backoff = Backoff(s.imap_reconnect_delay, s.imap_reconnect_max_delay)
-        while True:
-            try:
-                had_connection = self._client is not None
-                result = operation(self._connect())
-            except _LOST as exc:
-                self._drop()
-                if backoff.attempt >= attempts:
-                    raise SourceUnavailable(
-                        f"{self.name}: IMAP server unreachable during {what} after "
-                        f"{attempts} reconnection attempt(s); last error {_describe(exc)}"
-                    ) from exc
-                delay = backoff.next_delay()
-                log.warning(
-                    "IMAP connection %s during %s (%s); reconnecting in %.2f s (try %d of %d)",
-                    "lost" if had_connection else "failed",
-                    what,
-                    _describe(exc),
-                    delay,
-                    backoff.attempt,
-                    attempts,
-                )
-                time.sleep(delay)
-                continue
-            if backoff.attempt:
-                self.reconnects += 1
-                log.info("IMAP connection re-opened after %d failed tries", backoff.attempt)
-            return result
+    def folders(self) -> dict[Destination, str]:
+        """Where each kind of outcome is moved to on the server."""
+        return {
+            Destination.PROCESSED: self.settings.imap_processed_folder,
+            Destination.QUARANTINE: self.settings.imap_quarantine_folder,
+            Destination.IGNORED: self.settings.imap_ignored_folder,
+        }
 
     # -- fetch -----------------------------------------------------------------------------
 
@@ -502,10 +292,10 @@ class ImapSource:
         except SourceDisconnected:
             self._drop()
             raise
-        except _LOST as exc:
+        except LOST as exc:
             self._drop()
             raise SourceDisconnected(
-                f"{self.name}: connection lost while waiting for mail ({_describe(exc)})"
+                f"{self.name}: connection lost while waiting for mail ({describe(exc)})"
             ) from exc
 
     def _has_new(self, client: IMAPClient) -> bool:
@@ -540,7 +330,7 @@ class ImapSource:
                 continue
             hangup = any(mask & _HANGUP for _fd, mask in events)
             responses = client.idle_check(timeout=0)
-            if hangup or any(_is_bye(r) for r in responses):
+            if hangup or any(is_bye(r) for r in responses):
                 raise SourceDisconnected(f"{self.name}: server closed the connection during IDLE")
             if self._mail_in(responses):
                 return True
@@ -553,7 +343,7 @@ class ImapSource:
     @staticmethod
     def _mail_in(responses: Sequence[Sequence[Any]]) -> bool:
         for response in responses:
-            if _is_bye(response):
+            if is_bye(response):
                 raise SourceDisconnected("server said BYE")
             if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
                 if response[1] == b"RECENT" and response[0] == 0:
@@ -570,7 +360,7 @@ class ImapSource:
             time.sleep(min(self.noop_interval, remaining))
             _text, responses = client.noop()
             for response in responses:
-                if _is_bye(response):
+                if is_bye(response):
                     raise SourceDisconnected(f"{self.name}: server said BYE")
                 if len(response) < 2:
                     continue
@@ -580,19 +370,3 @@ class ImapSource:
                     if int(response[0]) > count:
                         return True
                     count = int(response[0])
-
-    # -- close -----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Log out and release the connection; safe to call at any time, any number of times."""
-        self._known_folders.clear()
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            with contextlib.suppress(Exception):
-                client.socket().settimeout(CLOSE_TIMEOUT)
-                client.logout()
-        finally:
-            # logout() closes the socket when it succeeds; when it did not, this does.
-            _shutdown_quietly(client)

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from intake.settings import Settings
 from intake.sources.backoff import Backoff, backoff_delay
 from intake.sources.base import Destination, FetchedMessage
-from intake.sources.imap import (
-    ImapSource,
+from intake.sources.imap import ImapSource
+from intake.sources.imap_connect import (
     SourceAuthFailed,
     SourceDisconnected,
     SourceInsecure,
