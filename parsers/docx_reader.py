@@ -30,6 +30,19 @@ W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 OFFICE_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+# Word's "Strict Open XML" save names the same elements in other namespaces; read as the
+# usual ones, its parts are the same form (https://ecma-international.org, ECMA-376 Part 1).
+STRICT_OFFICE_DOC = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
+_STRICT_NAMESPACES = (
+    (
+        b"http://purl.oclc.org/ooxml/wordprocessingml/main",
+        b"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    ),
+)
 
 WORD_MAIN_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
@@ -112,7 +125,7 @@ def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
         )
     if main not in names or part_type not in WORD_MAIN_TYPES:
         return Rejection("not_a_form", "not a Word document")
-    root = etree.fromstring(_part(zf, main, limits, main=True), _parser())
+    root = etree.fromstring(_transitional(_part(zf, main, limits, main=True)), _parser())
     body = root.find(_w("body"))
     blocks = _Walker().blocks(body) if body is not None else []
     layout = Layout("docx", blocks)
@@ -121,12 +134,20 @@ def _read(data: bytes, limits: ZipLimits) -> Layout | Rejection:
     return layout
 
 
+def _transitional(xml: bytes) -> bytes:
+    """A Strict Open XML part with the usual namespaces (the text is unchanged)."""
+    for strict, usual in _STRICT_NAMESPACES:
+        xml = xml.replace(strict, usual)
+    return xml
+
+
 def _main_part(zf: zipfile.ZipFile, names: list[str], limits: ZipLimits) -> str:
     """Path of the main document part, from the package relationships."""
     if "_rels/.rels" in names:
         rels = etree.fromstring(_part(zf, "_rels/.rels", limits), _parser())
         for rel in rels.iter(f"{{{REL}}}Relationship"):
-            if rel.get("Type") == OFFICE_DOC and rel.get("TargetMode") != "External":
+            kind = rel.get("Type")
+            if kind in (OFFICE_DOC, STRICT_OFFICE_DOC) and rel.get("TargetMode") != "External":
                 return posixpath.normpath(rel.get("Target", "").lstrip("/"))
     return "word/document.xml"
 
