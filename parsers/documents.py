@@ -15,6 +15,7 @@ from parsers.limits import MAX_PARAGRAPHS, OverLimit
 from parsers.pdf_reader import read_pdf
 from parsers.record import ParsedForm
 from parsers.sniff import sniff
+from parsers.zip_guard import DEFAULT_LIMITS, check_zip, read_member
 
 Outcome = Literal["referral", "needs_info", "not_a_form", "rejected"]
 
@@ -24,6 +25,7 @@ INVALID = "mandatory fields are not completed or could not be understood"
 BLANK = "the referral form is blank (it has not been filled in)"
 NOT_FORM = "not an LSCP SIRG referral form"
 _WHAT = {"pdf": "a PDF", "docx": "a Word document"}
+_FORM_FILES = (".docx", ".docm", ".doc", ".pdf", ".odt", ".rtf")
 
 _BY_KIND: dict[str, tuple[Outcome, str]] = {
     "empty": ("rejected", "the attachment is empty"),
@@ -128,13 +130,31 @@ def _best_form(layout: Layout) -> ParsedForm | None:
 
 
 def _zip_folder(data: bytes) -> DocumentResult:
-    """A zip that is not a Word file: worth a reply only if it seems to hold a form."""
+    """A zip that is not a Word file: the one form inside it is read (one level deep,
+    under the zip limits); several files that could be forms are turned back whole."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        names = [n.lower() for n in zf.namelist()]
-    if any(n.endswith((".docx", ".doc", ".pdf", ".docm")) for n in names):
-        return DocumentResult(
-            "rejected",
-            "a compressed (zip) folder; please attach the referral form itself",
-            None,
-        )
-    return DocumentResult("not_a_form", "a compressed (zip) folder, not a referral form", None)
+        check_zip(zf)
+        files = [
+            i.filename
+            for i in zf.infolist()
+            if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+        ]
+        forms = [n for n in files if n.lower().endswith(_FORM_FILES)]
+        if not forms:
+            return DocumentResult(
+                "not_a_form", "a compressed (zip) folder, not a referral form", None
+            )
+        if len(forms) > 1:
+            return DocumentResult(
+                "rejected",
+                f"a compressed (zip) folder holding {len(forms)} documents; please attach "
+                "each referral form itself",
+                None,
+            )
+        inner = read_member(zf, forms[0], DEFAULT_LIMITS.max_member_bytes)
+    if sniff(inner) == "zip":  # a folder in a folder: one level only
+        return DocumentResult("rejected", "a zip folder inside a zip folder", None)
+    result = _read(inner)
+    if result.form is not None:
+        return result
+    return DocumentResult(result.outcome, f"in a compressed (zip) folder, {result.reason}", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,6 +43,13 @@ def attach(msg: EmailMessage, data: bytes, name: str, ctype: str = DOCX) -> Emai
     return msg
 
 
+def zipped(data: bytes, name: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, data)
+    return out.getvalue()
+
+
 def forwarded(depth: int) -> EmailMessage:
     inner = attach(email(), FORM, "referral.docx")
     for _ in range(depth):
@@ -74,6 +83,11 @@ SHAPES: dict[str, tuple[Callable[[], bytes], str, int]] = {
     "html-only body": (lambda: bytes(attach(email(html=True), FORM, "f.docx")), "referral", 1),
     "exported to PDF": (
         lambda: bytes(attach(email(), PDF, "f.pdf", "application/pdf")),
+        "referral",
+        1,
+    ),
+    "the form in a zip folder": (
+        lambda: bytes(attach(email(), zipped(FORM, "form.docx"), "form.zip", "application/zip")),
         "referral",
         1,
     ),

@@ -202,10 +202,14 @@ def test_other_kinds_of_file(data: bytes, outcome: str) -> None:
 
 
 def test_zip_folders() -> None:
+    """The document inside is read as if attached itself (a blank form stays blank)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("referral.docx", BLANK_DOCX.read_bytes())
-    assert read_document("forms.zip", "application/zip", buf.getvalue()).outcome == "rejected"
+    inside = read_document("forms.zip", "application/zip", buf.getvalue())
+    alone = read_document("referral.docx", "application/octet-stream", BLANK_DOCX.read_bytes())
+    assert (inside.outcome, inside.form) == (alone.outcome, None)
+    assert inside.reason == f"in a compressed (zip) folder, {alone.reason}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("notes.txt", "hello")
