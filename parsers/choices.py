@@ -4,7 +4,8 @@ Ways seen on returned forms, all handled here:
 - tick boxes: ☒ / ☐ (content controls, legacy fields, PDF exports, pasted glyphs);
 - a mark added next to a box or option: "☐ X Yes", "☐ Yes ✓", "✔ Female", "[x] No";
 - the options not chosen deleted, leaving only the answer ("Yes", "Rapid Review");
-- the answer typed instead of the boxes ("Not known", "YES").
+- the answer typed instead of the boxes ("Not known", "YES");
+- the chosen option typed in capitals, the others left as they were ("☐ YES ☐ No").
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Choice:
 class _Tok:
     kind: str  # "box", "checked", "tick", "word", "nl"
     text: str
+    caps: bool = False  # a word written in capitals ("YES"), which may be the choice
 
 
 @dataclass
@@ -73,8 +75,11 @@ def read_choice(
     marked = _marks(toks, hits)
     found = _unique([h.option for h in hits])
 
+    shouted = [] if any(marked) else _shouted(toks, hits, options)
     if any(marked):
         chosen = _unique([h.option for h, m in zip(hits, marked, strict=True) if m])
+    elif shouted:
+        chosen = shouted
     elif boxes:
         # All boxes empty. If options were deleted and one remains, that is the answer;
         # with every option still there nothing was chosen.
@@ -119,8 +124,9 @@ def _tokenise(text: str) -> list[_Tok]:
                 toks.append(_Tok("tick", raw))
             else:
                 norm = normalise_label(raw)
+                caps = raw.isupper() and sum(c.isalpha() for c in raw) >= 2
                 if norm:
-                    toks.extend(_Tok("word", w) for w in norm.split())
+                    toks.extend(_Tok("word", w, caps) for w in norm.split())
     return toks
 
 
@@ -219,6 +225,21 @@ def _marks(toks: list[_Tok], hits: list[_Hit]) -> list[bool]:
     if hits and any(t.kind in ("checked", "tick") for t in toks[hits[-1].end + 1 :]):
         marked[-1] = True
     return marked
+
+
+def _shouted(toks: list[_Tok], hits: list[_Hit], options: list[str]) -> list[int]:
+    """Options written in capitals where the form has them in ordinary case, when some
+    other option was left as it was: the capitals are the sender's choice. Nothing when
+    every option is in capitals (a form typed in capitals throughout)."""
+    chosen: list[int] = []
+    plain = False
+    for h in hits:
+        words = [t for t in toks[h.start : h.end + 1] if t.kind == "word"]
+        if all(t.caps for t in words) and not options[h.option].isupper():
+            chosen.append(h.option)
+        else:
+            plain = True
+    return _unique(chosen) if plain else []
 
 
 def _unique(items: list[int]) -> list[int]:

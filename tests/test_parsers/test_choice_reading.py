@@ -34,6 +34,10 @@ CRITERIA = load_form().field("criteria").options
         ("Yes – discussed with DSL", ["Yes"]),
         ("☐ Not known", ["Not known"]),  # the others deleted, box left
         ("☐ Yes    ☐ No    ☐ Not known", []),  # nothing ticked
+        ("☐ YES    ☐ No    ☐ Not known", ["Yes"]),  # the choice typed over in capitals
+        ("☐ Yes    ☐ No    ☐ NOT KNOWN", ["Not known"]),
+        ("Yes / NO / Not known", ["No"]),  # no boxes at all
+        ("☐ YES    ☐ NO    ☐ NOT KNOWN", []),  # all in capitals: no choice shown
         ("", []),
         ("   ", []),
     ],
@@ -49,6 +53,7 @@ def test_single_choice(text: str, chosen: list[str]) -> None:
     [
         "☒ Yes    ☒ No    ☐ Not known",
         "Yes / No",
+        "YES / NO / Not known",  # two in capitals where one is allowed
         "Maybe",
         "☒",
     ],
@@ -118,3 +123,9 @@ def test_gender_other() -> None:
     ]
     assert read_choice("Female", opts, ALIASES).selected == ["Female"]
     assert read_choice("Girl", opts, ALIASES).problem
+
+
+def test_multi_choice_in_capitals() -> None:
+    text = "\n".join(f"☐ {o.upper() if n in (0, 2) else o}" for n, o in enumerate(CRITERIA))
+    result = read_choice(text, CRITERIA, ALIASES, multi=True)
+    assert result.problem is None and result.selected == [CRITERIA[0], CRITERIA[2]]
