@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from notifications.render import RenderedMail, render
 from notifications.routing import Routing
 from storage.clock import utcnow
+from storage.referrals import initials
 from storage.tables import OutboxMessage, Referral
 
 UK = ZoneInfo("Europe/London")
@@ -29,12 +30,6 @@ class MailConfig:
     message_id_domain: str
     review_url: str
     templates_dir: Path | None = None
-
-
-def initials(name: str | None) -> str:
-    """'Zoë Ahmed' -> 'Z.A.' (the most of a child's name we ever send)."""
-    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
-    return "".join(f"{p[0].upper()}." for p in parts[:3])
 
 
 def uk_time(moment: datetime) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from notifications.compose import MailConfig, alert_rows, initials, reply_row
+from notifications.compose import MailConfig, alert_rows, reply_row
 from notifications.routing import Routing
 from parsers.authresults import SenderCheck
 from parsers.formdef import FormDef
@@ -27,7 +27,7 @@ from review.record import Editable, GridView, clean_value, column_editable, fiel
 from storage import referrals
 from storage.audit import record_event
 from storage.messages import raw_bytes
-from storage.referrals import FormReading, email_attachment, mark_keyed
+from storage.referrals import FormReading, email_attachment, initials, mark_keyed
 from storage.tables import Attachment, InboundMessage, Referral
 
 GRID_ROWS = 5  # blank rows offered for each grid; empty rows are left out of the record

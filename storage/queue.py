@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import ColumnElement, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.referrals import initials
 from storage.tables import Referral
 from storage.workflow import CLOCK_RUNNING, CLOSED
 
@@ -45,6 +47,7 @@ class QueueRow:
     complete: bool
     assigned_to: str | None
     new_mail: bool = False  # a follow-up no officer has opened yet
+    child: str = ""  # the child's initials ("L.K."), so two referrals for one child show
 
 
 _QUEUE_COLUMNS = (
@@ -59,7 +62,12 @@ _QUEUE_COLUMNS = (
     col(Referral.complete),
     col(Referral.assigned_to),
     col(Referral.new_mail),
+    col(Referral.child_name),  # made initials at once: the row never holds the name
 )
+
+
+def _queue_row(values: Sequence[Any]) -> QueueRow:
+    return replace(QueueRow(*values[:-1]), child=initials(values[-1]))
 
 
 def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
@@ -129,7 +137,7 @@ def queue_page(
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
-    return [QueueRow(*row) for row in rows], int(total)
+    return [_queue_row(row) for row in rows], int(total)
 
 
 def agencies(session: Session) -> list[str]:
@@ -161,4 +169,4 @@ def queue_export(session: Session, flt: QueueFilter, today: date) -> list[Export
         .where(*_conditions(flt, today))
         .order_by(*_order(flt.sort))
     ).all()
-    return [ExportRow(QueueRow(*row[:-1]), row[-1]) for row in rows]
+    return [ExportRow(_queue_row(row[:-1]), row[-1]) for row in rows]

@@ -353,3 +353,9 @@ def mark_keyed(message: InboundMessage, actor: str) -> None:
     message.outcome_reason = f"keyed in by hand by {actor} (was: {was})"
     if message.state == MessageState.QUARANTINED:
         message.state = MessageState.PROCESSED
+
+
+def initials(name: str | None) -> str:
+    """'Zoë Ahmed' -> 'Z.A.' (the most of a child's name we ever send or list)."""
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return "".join(f"{p[0].upper()}." for p in parts[:3])

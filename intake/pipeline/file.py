@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from intake.pipeline import follow
 from intake.pipeline.context import Filing, MessageContext, ReadDocument
-from notifications.compose import alert_rows, initials, reply_row, security_rows
+from notifications.compose import alert_rows, reply_row, security_rows
 from parsers.authresults import SenderCheck
 from parsers.bounce import Bounce
 from parsers.mime import reply_address
@@ -25,7 +25,7 @@ from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
 from storage.outbox import BOUNCED
-from storage.referrals import FormReading, create_referral, link_message
+from storage.referrals import FormReading, create_referral, initials, link_message
 from storage.tables import (
     Attachment,
     InboundMessage,

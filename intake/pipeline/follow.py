@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from intake.pipeline.context import Filing, MessageContext, ReadDocument
-from notifications.compose import alert_rows, initials, reply_row
+from notifications.compose import alert_rows, reply_row
 from notifications.conversation import FollowUp, Joining, follow_up_reply, new_mail_notes
 from parsers.authresults import SenderCheck
 from parsers.formdef import load_form
@@ -24,6 +24,7 @@ from storage.referrals import (
     Version,
     add_version,
     create_referral,
+    initials,
     link_message,
     open_mandatory,
     same_child,

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from notifications.compose import MailConfig, alert_rows, initials, reply_row
+from notifications.compose import MailConfig, alert_rows, reply_row
 from notifications.render import render
 from notifications.routing import Representative, Routing
+from storage.referrals import initials
 from storage.tables import OutboxMessage, Referral
 
 FORMS = Path(__file__).resolve().parents[2] / "samples" / "forms"

@@ -30,6 +30,15 @@ def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
     assert "Information missing" in page.text  # the needs-info sample
 
 
+def test_each_row_shows_the_childs_initials_never_the_name(site: Site) -> None:
+    page = site.client("vera").get("/")
+    cells = re.findall(
+        r'<td class="ref nowrap">.*?</td>\s*<td class="nowrap">([^<]*)</td>', page.text
+    )
+    assert "L.M.K." in cells  # Lily-Mae Kavanagh, the police sample
+    assert "Kavanagh" not in page.text and "Lily-Mae" not in page.text
+
+
 def test_a_new_urgent_referral_due_soonest_is_at_the_top(site: Site) -> None:
     add_referral(
         site.engine,
