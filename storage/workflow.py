@@ -105,6 +105,24 @@ def assign(
     )
 
 
+def set_urgent(
+    session: Session, referral: Referral, urgent: bool, reason: str, actor: str, now: datetime
+) -> None:
+    """Mark the referral urgent (or routine) by hand, with the officer's reason.
+
+    A later form that meets the urgent criteria makes it urgent again: new information
+    outranks an earlier judgement that it was routine."""
+    assert referral.id is not None
+    writable(referral)
+    if referral.urgent == urgent:
+        return
+    referral.urgent = urgent
+    referral.updated_at = now
+    session.add(referral)
+    action = "marked urgent" if urgent else "marked routine"
+    record_event(session, actor, "referral", referral.id, action, now, reason or None)
+
+
 def change_status(
     session: Session,
     referral: Referral,

@@ -201,6 +201,25 @@ def assign(
     return see_other(f"/referrals/{reference}")
 
 
+@router.post("/referrals/{reference}/urgency")
+def set_urgency(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    urgent: Annotated[bool, Form()],
+    reason: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+) -> Response:
+    """Mark the referral urgent, or routine again, with the reason kept in the history."""
+    with session_scope(engine) as db:
+        referral = referral_or_404(db, reference)
+        changeable_or_409(referral)
+        workflow.set_urgent(db, referral, urgent, reason.strip(), user.name, now)
+    flash(request, "Marked urgent." if urgent else "Marked routine.")
+    return see_other(f"/referrals/{reference}")
+
+
 @router.post("/referrals/{reference}/status")
 def change_status(
     request: Request,

@@ -391,3 +391,31 @@ def test_purge_removes_personal_data_of_a_closed_referral_only(site: Site) -> No
         assert referral.record == {} and referral.child_name is None and referral.purged_at
     assert admin.get(f"{base}/document").status_code == 404
     assert admin.get(f"{base}/email").status_code == 404
+
+
+def test_an_officer_marks_a_referral_urgent_and_routine_again(site: Site) -> None:
+    base = "/referrals/SIRG-2026-0001"
+    with session_scope(site.engine) as db:
+        referral = by_reference(db, "SIRG-2026-0001")
+        assert referral is not None
+        started = referral.urgent
+    viewer = site.client("vera")
+    refused = viewer.post(f"{base}/urgency", data={"csrf_token": token(viewer), "urgent": "true"})
+    assert refused.status_code == 403
+    client = site.client("olly")
+    page = client.get(base)
+    button = "Mark routine" if started else "Mark urgent"
+    assert button in page.text
+    for urgent in (not started, started):
+        client.post(
+            f"{base}/urgency",
+            data={"csrf_token": token(client), "urgent": str(urgent).lower(), "reason": "chair"},
+        )
+        with session_scope(site.engine) as db:
+            referral = by_reference(db, "SIRG-2026-0001")
+            assert referral is not None and referral.urgent == urgent
+    marked = [e for e in events(site, "olly") if e[0] in ("marked urgent", "marked routine")]
+    assert marked == [
+        ("marked routine" if started else "marked urgent", "chair"),
+        ("marked urgent" if started else "marked routine", "chair"),
+    ]
