@@ -32,6 +32,7 @@ from storage.tables import (
     RawMessage,
     Referral,
     ReferralCorrection,
+    ReferralNote,
 )
 
 DEFANGED_MARK = b"X-Intake-Defanged: base64 of the original message, which held a virus\n\n"
@@ -303,6 +304,7 @@ _SEALED: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
     (Attachment, Attachment.id, ("content",), ()),
     (Referral, Referral.id, (), ("record", "problems", "provenance")),
     (ReferralCorrection, ReferralCorrection.id, (), ("before", "after")),
+    (ReferralNote, ReferralNote.id, (), ("text",)),
 )
 
 

@@ -16,6 +16,7 @@ from storage.tables import (
     Referral,
     ReferralCorrection,
     ReferralMessage,
+    ReferralNote,
     ReferralStatusChange,
 )
 from storage.workflow import CLOSED, WorkflowError, messages_for
@@ -82,6 +83,9 @@ def purge(session: Session, referral: Referral, actor: str, now: datetime) -> No
     ):
         correction.before = correction.after = correction.note = None
         session.add(correction)
+    for note in session.exec(select(ReferralNote).where(ReferralNote.referral_id == referral.id)):
+        note.text = None
+        session.add(note)
     for change in session.exec(
         select(ReferralStatusChange).where(ReferralStatusChange.referral_id == referral.id)
     ):

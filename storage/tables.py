@@ -290,6 +290,18 @@ class ReferralCorrection(SQLModel, table=True):
     at: datetime
 
 
+class ReferralNote(SQLModel, table=True):
+    """An officer's case note on a referral (sealed at rest like the record)."""
+
+    __tablename__ = "referral_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    text: Any = Field(sa_column=Column(SealedJSON, nullable=True))
+    actor: str = Field(max_length=100)
+    at: datetime
+
+
 class ReferralStatusChange(SQLModel, table=True):
     """One step of a referral along the review workflow, with the note given."""
 

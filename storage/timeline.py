@@ -18,6 +18,7 @@ from storage.tables import (
     Referral,
     ReferralCorrection,
     ReferralMessage,
+    ReferralNote,
     ReferralStatusChange,
 )
 from storage.workflow import messages_for, status_label
@@ -64,6 +65,7 @@ class EntryKind(StrEnum):
     EMAIL_OUT = "email_out"
     STATUS = "status"
     CORRECTION = "correction"
+    NOTE = "note"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,10 @@ def timeline(session: Session, referral: Referral) -> list[Entry]:
                 summary=f"{verb} {k.key}",
                 note=k.note or "",
             )
+        )
+    for n in session.exec(select(ReferralNote).where(ReferralNote.referral_id == referral.id)):
+        entries.append(
+            Entry(at=n.at, kind=EntryKind.NOTE, who=n.actor, summary="Case note", note=n.text or "")
         )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries

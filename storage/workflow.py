@@ -21,6 +21,7 @@ from storage.tables import (
     OutboxMessage,
     Referral,
     ReferralCorrection,
+    ReferralNote,
     ReferralStatusChange,
 )
 
@@ -103,6 +104,15 @@ def assign(
         now,
         f"{before or 'nobody'} → {assignee or 'nobody'}",
     )
+
+
+def add_note(session: Session, referral: Referral, text: str, actor: str, now: datetime) -> None:
+    """Keep an officer's case note on the referral; the audit says a note was added, not
+    what it says (notes name people)."""
+    assert referral.id is not None
+    writable(referral)
+    session.add(ReferralNote(referral_id=referral.id, text=text, actor=actor, at=now))
+    record_event(session, actor, "referral", referral.id, "note added", now)
 
 
 def set_urgent(

@@ -201,6 +201,27 @@ def assign(
     return see_other(f"/referrals/{reference}")
 
 
+@router.post("/referrals/{reference}/notes")
+def add_note(
+    request: Request,
+    reference: str,
+    engine: DbEngine,
+    now: Now,
+    user: Annotated[SignedIn, require(users.OFFICER)],
+    text: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+) -> Response:
+    """Add a case note to the referral's timeline."""
+    if not text.strip():
+        flash(request, "The note is empty, so nothing was added.")
+        return see_other(f"/referrals/{reference}#timeline")
+    with session_scope(engine) as db:
+        referral = referral_or_404(db, reference)
+        changeable_or_409(referral)
+        workflow.add_note(db, referral, text.strip(), user.name, now)
+    flash(request, "Note added.")
+    return see_other(f"/referrals/{reference}#timeline")
+
+
 @router.post("/referrals/{reference}/urgency")
 def set_urgency(
     request: Request,

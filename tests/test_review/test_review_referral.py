@@ -419,3 +419,23 @@ def test_an_officer_marks_a_referral_urgent_and_routine_again(site: Site) -> Non
         ("marked routine" if started else "marked urgent", "chair"),
         ("marked urgent" if started else "marked routine", "chair"),
     ]
+
+
+def test_an_officer_adds_a_case_note_to_the_timeline_and_the_audit_keeps_no_text(
+    site: Site,
+) -> None:
+    base = "/referrals/SIRG-2026-0001"
+    viewer = site.client("vera")
+    note = "Spoke to the health visitor: family moved to Anfield last week."
+    refused = viewer.post(f"{base}/notes", data={"csrf_token": token(viewer), "text": note})
+    assert refused.status_code == 403
+    client = site.client("olly")
+    assert "Add a case note" in client.get(base).text
+    client.post(f"{base}/notes", data={"csrf_token": token(client), "text": "   "})
+    client.post(f"{base}/notes", data={"csrf_token": token(client), "text": note})
+    page = client.get(base)
+    timeline = page.text[page.text.index('id="timeline"') :]
+    assert "Case note" in timeline and str(escape(note)) in timeline
+    assert timeline.count("Case note") == 1  # the empty one was not kept
+    added = [e for e in events(site, "olly") if e[0] == "note added"]
+    assert added == [("note added", None)]
