@@ -8,11 +8,16 @@ from review_support import Site
 from test_review_browser import sign_in
 
 
+def officer_page(live: str, browser: Any) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    sign_in(page, live, "olly")
+    return page
+
+
 def test_the_first_tab_offers_a_skip_link_that_lands_in_the_main_content(
     site: Site, live: str, browser: Any
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    sign_in(page, live, "olly")
+    page = officer_page(live, browser)
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "() => [document.activeElement.className, document.activeElement.textContent]"
@@ -35,8 +40,7 @@ def test_the_first_tab_offers_a_skip_link_that_lands_in_the_main_content(
 def test_the_focus_ring_is_dark_inside_and_yellow_outside(
     site: Site, live: str, browser: Any
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    sign_in(page, live, "olly")
+    page = officer_page(live, browser)
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")  # the brand link in the blue header
     style = page.evaluate(
