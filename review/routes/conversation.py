@@ -57,7 +57,8 @@ class ConversationView:
     mentions: list[InboundMessage]
     referrer: str | None
     ask_text: str
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # labels of open mandatory answers
+    missing_keys: list[str] = field(default_factory=list)  # the same answers' keys
 
 
 def ask_text(referral: Referral, missing: list[str]) -> str:
@@ -89,10 +90,8 @@ def conversation_view(db: Session, referral: Referral) -> ConversationView:
             if raw and referral.purged_at is None:
                 texts[entry.message_id] = body_text(parse_message(raw))
     form = load_form(referral.form_id)
-    missing = [
-        form.plain_label(k)
-        for k in open_mandatory(referral.form_id, referral.record, referral.problems)
-    ]
+    keys = open_mandatory(referral.form_id, referral.record, referral.problems)
+    missing = [form.plain_label(k) for k in keys]
     return ConversationView(
         entries=entries,
         texts=texts,
@@ -100,6 +99,7 @@ def conversation_view(db: Session, referral: Referral) -> ConversationView:
         referrer=referrer_address(db, referral),
         ask_text=ask_text(referral, missing),
         missing=missing,
+        missing_keys=list(keys),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 from markupsafe import escape
@@ -439,3 +440,16 @@ def test_an_officer_adds_a_case_note_to_the_timeline_and_the_audit_keeps_no_text
     assert timeline.count("Case note") == 1  # the empty one was not kept
     added = [e for e in events(site, "olly") if e[0] == "note added"]
     assert added == [("note added", None)]
+
+
+def test_a_needs_info_referral_lists_its_missing_answers_at_the_top(site: Site) -> None:
+    text = site.client("vera").get("/referrals/SIRG-2026-0004").text
+    card = text[text.index('id="missing"') :]
+    card = card[: card.index("</div>")]
+    targets = re.findall(r'<a href="#([^"]+)">', card)
+    assert len(targets) >= 1 and "mandatory answer" in card
+    assert text.index('id="missing"') < text.index("1. Referrer details")  # before the record
+    for target in targets:
+        assert f'id="{target}"' in text  # each link lands on its answer
+    complete = site.client("vera").get("/referrals/SIRG-2026-0001").text
+    assert 'id="missing"' not in complete
