@@ -20,6 +20,8 @@ ColumnType = Literal["text", "date", "phone", "email", "choice", "nhs_number"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
+_CELL_KEY = re.compile(r"(\w+)\[(\d+)\]\.(\w+)")
+
 
 class FieldDef(BaseModel):
     """One answer on the form, keyed as in FIELDS.md."""
@@ -202,7 +204,14 @@ class FormDef(BaseModel):
         raise KeyError(key)
 
     def plain_label(self, key: str) -> str:
-        """A field's label as a sentence names it ("Date of birth", without the ' *')."""
+        """A field's label as a sentence names it ("Date of birth", without the ' *'); a
+        grid cell's as "Household, row 2: Date of birth" (its key counts rows from 0)."""
+        cell = _CELL_KEY.fullmatch(key)
+        if cell is not None:
+            grid = next((g for g in self.grids if g.key == cell[1]), None)
+            column = next((c for c in grid.columns if c.key == cell[3]), None) if grid else None
+            if grid is not None and column is not None:
+                return f"{grid.title}, row {int(cell[2]) + 1}: {column.header}"
         if not self.has_field(key):
             return key
         return self.field(key).label.strip().removesuffix("*").strip()

@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from parsers.formdef import load_form
 from storage.tables import (
     Attachment,
     InboundMessage,
@@ -133,6 +134,7 @@ def _emails_in(session: Session, referral_id: int) -> list[Entry]:
 def timeline(session: Session, referral: Referral) -> list[Entry]:
     """Everything that happened to a referral, newest first."""
     assert referral.id is not None
+    form = load_form(referral.form_id)
     entries = _emails_in(session, referral.id)
     for m in messages_for(session, referral):
         entries.append(
@@ -160,12 +162,13 @@ def timeline(session: Session, referral: Referral) -> list[Entry]:
         select(ReferralCorrection).where(ReferralCorrection.referral_id == referral.id)
     ).all():
         verb = "Filled" if k.before in (None, "", []) else "Changed"
+        label = form.plain_label(k.key)
         entries.append(
             Entry(
                 at=k.at,
                 kind=EntryKind.CORRECTION,
                 who=k.actor,
-                summary=f"{verb} {k.key}",
+                summary=f"{verb} “{label}”",
                 note=k.note or "",
             )
         )

@@ -187,3 +187,13 @@ def test_shipped_definitions_all_load(tmp_path: Path) -> None:
     for form_id in available_forms():
         shutil.copy(FORMS_DIR / f"{form_id}.toml", tmp_path)
         assert load_form_file(tmp_path / f"{form_id}.toml").id == form_id
+
+
+def test_plain_labels_name_grid_cells_by_grid_row_and_column() -> None:
+    form = load_form()
+    grid = form.grids[0]
+    column = grid.columns[0]
+    label = form.plain_label(f"{grid.key}[1].{column.key}")
+    assert label == f"{grid.title}, row 2: {column.header}"
+    assert form.plain_label("referrer.phone") == "Telephone number"
+    assert form.plain_label("nothing[0].x") == "nothing[0].x"  # unknown: the key itself

@@ -143,6 +143,8 @@ def test_an_officer_corrects_a_value_and_before_and_after_are_kept(site: Site) -
     page = client.get("/referrals/SIRG-2026-0004").text
     assert '<span class="badge corrected">Corrected</span>' in page
     assert 'class="flag resolved">Missing' in page
+    timeline = page[page.index('id="timeline"') :]
+    assert "Filled “Telephone number”" in timeline and "referrer.phone" not in timeline
     assert ("value corrected", "referrer.phone") in events(site, "olly")
 
 
