@@ -248,21 +248,25 @@ def demo() -> None:
 
 @app.command("inspect")
 def inspect_cmd(
-    message: Annotated[Path, typer.Argument(help="An .eml file.", exists=True, dir_okay=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one line of JSON.")] = False,
+    messages: Annotated[
+        list[Path], typer.Argument(help="One or more .eml files.", exists=True, dir_okay=False)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One line of JSON per email.")] = False,
 ) -> None:
-    """Show the outcome and fields the worker would find in one email (nothing is stored)."""
+    """Show the outcome and fields the worker would find in each email (nothing is stored)."""
     from intake.inspect import inspect_message
 
-    result = inspect_message(message.read_bytes(), Settings())
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
-        return
-    typer.echo(f"outcome: {result['outcome']} ({result['reason']})")
-    for item in result["attachments"]:
-        typer.echo(f"- {item['file']}: {item['outcome']} ({item['reason']})")
-    for form in result["forms"]:
-        _print_document(form)
+    settings = Settings()
+    for message in messages:
+        result = {"message": message.name, **inspect_message(message.read_bytes(), settings)}
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+            continue
+        typer.echo(f"{message.name}: {result['outcome']} ({result['reason']})")
+        for item in result.get("attachments", []):
+            typer.echo(f"- {item['file']}: {item['outcome']} ({item['reason']})")
+        for form in result["forms"]:
+            _print_document(form)
 
 
 def _print_document(doc: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ Ways seen on returned forms, all handled here:
 - a mark added next to a box or option: "☐ X Yes", "☐ Yes ✓", "✔ Female", "[x] No";
 - the options not chosen deleted, leaving only the answer ("Yes", "Rapid Review");
 - the answer typed instead of the boxes ("Not known", "YES");
-- the chosen option typed in capitals, the others left as they were ("☐ YES ☐ No").
+- the chosen option typed in capitals, the others left as they were ("☐ YES ☐ No");
+- the chosen option made bold, underlined or highlighted (marked by the readers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from parsers.formdef import label_variants, normalise_label, similarity
+from parsers.layout import EMPH_OFF, EMPH_ON
 
 EMPTY_BOXES = set("☐□▢❏❑⬜◻○")
 CHECKED_BOXES = set("☒☑⊠▣■⬛✅◉●⌧")
@@ -35,7 +37,7 @@ class Choice:
 class _Tok:
     kind: str  # "box", "checked", "tick", "word", "nl"
     text: str
-    caps: bool = False  # a word written in capitals ("YES"), which may be the choice
+    loud: bool = False  # in capitals ("YES"), bold, underlined or highlighted: maybe the choice
 
 
 @dataclass
@@ -115,7 +117,7 @@ def _tokenise(text: str) -> list[_Tok]:
             toks.append(_Tok("nl", "\n"))
         line = _BRACKET_BOX.sub(lambda m: " ☒ " if m.group(1) else " ☐ ", line)
         line = _GLYPH.sub(r" \1 ", line)  # every box or tick is a token of its own
-        for raw in line.split():
+        for raw, emphasised in _pieces(line):
             if raw in EMPTY_BOXES:
                 toks.append(_Tok("box", raw))
             elif raw in CHECKED_BOXES:
@@ -124,10 +126,31 @@ def _tokenise(text: str) -> list[_Tok]:
                 toks.append(_Tok("tick", raw))
             else:
                 norm = normalise_label(raw)
-                caps = raw.isupper() and sum(c.isalpha() for c in raw) >= 2
+                loud = emphasised or raw.isupper() and sum(c.isalpha() for c in raw) >= 2
                 if norm:
-                    toks.extend(_Tok("word", w, caps) for w in norm.split())
+                    toks.extend(_Tok("word", w, loud) for w in norm.split())
     return toks
+
+
+def _pieces(line: str) -> list[tuple[str, bool]]:
+    """The line split at white space, each piece with whether all its letters were
+    emphasised by the sender (between `EMPH_ON` and `EMPH_OFF`)."""
+    out: list[tuple[str, bool]] = []
+    on = False
+    chars: list[str] = []
+    all_on = True
+    for ch in line + " ":
+        if ch in (EMPH_ON, EMPH_OFF):
+            on = ch == EMPH_ON
+        elif ch.isspace():
+            if chars:
+                word = "".join(chars)
+                out.append((word, all_on and any(c.isalpha() for c in word)))
+            chars, all_on = [], True
+        else:
+            chars.append(ch)
+            all_on = all_on and (on or not ch.isalpha())
+    return out
 
 
 def _frozen(aliases: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -228,14 +251,15 @@ def _marks(toks: list[_Tok], hits: list[_Hit]) -> list[bool]:
 
 
 def _shouted(toks: list[_Tok], hits: list[_Hit], options: list[str]) -> list[int]:
-    """Options written in capitals where the form has them in ordinary case, when some
-    other option was left as it was: the capitals are the sender's choice. Nothing when
-    every option is in capitals (a form typed in capitals throughout)."""
+    """Options written in capitals (where the form has them in ordinary case), bold,
+    underlined or highlighted, when some other option was left as it was: the emphasis
+    is the sender's choice. Nothing when every option is emphasised (a form typed in
+    capitals throughout, or a whole answer made bold)."""
     chosen: list[int] = []
     plain = False
     for h in hits:
         words = [t for t in toks[h.start : h.end + 1] if t.kind == "word"]
-        if all(t.caps for t in words) and not options[h.option].isupper():
+        if all(t.loud for t in words) and not options[h.option].isupper():
             chosen.append(h.option)
         else:
             plain = True

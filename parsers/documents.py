@@ -9,7 +9,7 @@ from typing import Literal
 
 from parsers.docx_reader import read_docx
 from parsers.form_reader import read_form
-from parsers.formdef import available_forms, load_form
+from parsers.formdef import available_forms, load_form, normalise_label
 from parsers.layout import Layout, Para, Rejection
 from parsers.limits import MAX_PARAGRAPHS, OverLimit
 from parsers.pdf_reader import read_pdf
@@ -120,13 +120,35 @@ def _paragraphs(layout: Layout) -> int:
 
 
 def _best_form(layout: Layout) -> ParsedForm | None:
-    """Read the layout against every known form version; keep the fullest reading."""
-    best: ParsedForm | None = None
-    for form_id in available_forms():
-        form = read_form(layout, load_form(form_id))
-        if form is not None and (best is None or len(form.values) > len(best.values)):
-            best = form
-    return best
+    """Read the layout against every known form edition and keep the one it is: its
+    title printed on it, then the most labels worded exactly as that edition words
+    them, then the fullest reading (editions share most labels, and each reads the
+    other's forms nearly as well)."""
+    forms = [load_form(form_id) for form_id in available_forms()]
+    if len(forms) == 1:
+        return read_form(layout, forms[0])
+    texts = _texts(layout)
+    best: tuple[tuple[bool, int, int], ParsedForm] | None = None
+    for definition in forms:
+        form = read_form(layout, definition)
+        if form is None:
+            continue
+        labels = {normalise_label(f.label) for f in definition.fields}
+        key = (normalise_label(definition.title) in texts, len(labels & texts), len(form.values))
+        if best is None or key > best[0]:
+            best = (key, form)
+    return best[1] if best is not None else None
+
+
+def _texts(layout: Layout) -> set[str]:
+    """Every paragraph's and cell's text, normalised as labels are."""
+    out: set[str] = set()
+    for block in layout.blocks:
+        if isinstance(block, Para):
+            out.add(normalise_label(block.text))
+        else:
+            out.update(normalise_label(p.text) for row in block.rows for c in row for p in c.paras)
+    return out
 
 
 def _zip_folder(data: bytes) -> DocumentResult:

@@ -13,7 +13,18 @@ import zipfile
 
 from lxml import etree
 
-from parsers.layout import CHECKED, UNCHECKED, Block, Cell, Layout, Para, Rejection, Table
+from parsers.layout import (
+    CHECKED,
+    EMPH_OFF,
+    EMPH_ON,
+    UNCHECKED,
+    Block,
+    Cell,
+    Layout,
+    Para,
+    Rejection,
+    Table,
+)
 from parsers.limits import (
     MAX_DOCX_MAIN_PART_BYTES,
     MAX_DOCX_PACKAGE_PART_BYTES,
@@ -83,6 +94,10 @@ INLINE_WRAPPERS = frozenset(
 )
 HIDDEN = frozenset(_w(t) for t in ("vanish", "webHidden", "strike", "dstrike"))
 FONT_ATTRS = tuple(_w(a) for a in ("ascii", "hAnsi", "cs", "eastAsia"))
+# Run properties a sender uses to show the chosen option when the boxes are left empty.
+B, U, HIGHLIGHT, SHD, RSTYLE = (_w(t) for t in ("b", "u", "highlight", "shd", "rStyle"))
+EMPHASIS = frozenset((B, U, HIGHLIGHT, SHD, RSTYLE))
+_NO_FILL = {"", "auto", "ffffff", "none"}
 
 
 def _parser() -> etree.XMLParser:
@@ -187,6 +202,20 @@ def _part_type(types: etree._Element, part: str) -> str:
     return ""
 
 
+def _emphasised(prop: etree._Element) -> bool:
+    """Does this run property make the text stand out (bold, underline, highlight, a
+    shaded background, or a character style such as "Strong")?"""
+    tag = prop.tag
+    if tag == B:
+        return _on(prop)
+    if tag in (U, HIGHLIGHT):
+        return (prop.get(_w("val")) or "single").lower() not in _FALSE | {"none"}
+    if tag == SHD:
+        return (prop.get(_w("fill")) or "").lower() not in _NO_FILL
+    style = (prop.get(_w("val")) or "").lower()
+    return any(s in style for s in ("strong", "emphasis", "bold", "highlight"))
+
+
 def _on(el: etree._Element | None, attr: str = _w("val")) -> bool:
     """A Word on/off property: present and not switched off."""
     return el is not None and (el.get(attr) or "1").lower() not in _FALSE
@@ -235,14 +264,25 @@ class _Walker:
             return out
         self.tables += 1
         n = self.tables
+        # One Cell per grid column: a merged cell is the same Cell in every column and
+        # row it covers, so a grid's columns line up under their headers (a header
+        # spanning two columns does not push later values one column left) and a value
+        # merged down belongs to every row it spans.
         table_rows: list[list[Cell]] = []
+        above: list[Cell] = []
         for r, tr in enumerate(rows, start=1):
             cells: list[Cell] = []
             for c, tc in enumerate(_cells(tr), start=1):
-                where = f"docx table {n} row {r} cell {c}"
-                paras = tuple(Para(t, where) for t in self.cell_texts(tc))
-                cells.append(Cell(paras, where))
+                span, continued = _merge(tc)
+                if continued and len(cells) < len(above):
+                    cell = above[len(cells)]
+                else:
+                    where = f"docx table {n} row {r} cell {c}"
+                    cell = Cell(tuple(Para(t, where) for t in self.cell_texts(tc)), where)
+                # Capped: the span is the sender's number, and no table is this wide.
+                cells.extend([cell] * max(1, min(span, _MAX_COLUMNS - len(cells))))
             table_rows.append(cells)
+            above = cells
         return [Table(table_rows, f"docx table {n}")]
 
     def cell_texts(self, parent: etree._Element) -> list[str]:
@@ -299,13 +339,14 @@ class _Walker:
             self._inline(content, out)
 
     def _run(self, r: etree._Element, out: list[str]) -> None:
-        skip = False
+        skip = loud = False
         font: str | None = None
         for ch in r:  # w:rPr comes first, so its settings apply to the content after it
             tag = ch.tag
             if tag == T:
                 if not skip:
-                    out.append(map_symbol_text(font, ch.text or ""))
+                    text = map_symbol_text(font, ch.text or "")
+                    out.append(f"{EMPH_ON}{text}{EMPH_OFF}" if loud and text.strip() else text)
             elif tag == RPR:
                 for prop in ch:
                     ptag = prop.tag
@@ -314,6 +355,8 @@ class _Walker:
                         skip = True
                     elif ptag == RFONTS:
                         font = next((v for a in FONT_ATTRS if (v := prop.get(a))), None)
+                    elif ptag in EMPHASIS:
+                        loud = loud or _emphasised(prop)
             elif tag == FLD_CHAR:
                 if ch.get(_FLD_CHAR_TYPE) == "begin":
                     out.append(_legacy_field(ch))
@@ -409,3 +452,22 @@ def _cells(tr: etree._Element) -> list[etree._Element]:
         elif tag == _CUSTOM_XML:
             out.extend(_cells(ch))
     return out
+
+
+# Word allows at most 63 columns; a row expanded past that is not a form's.
+_MAX_COLUMNS = 63
+_TC_PR, _GRID_SPAN, _V_MERGE = _w("tcPr"), _w("gridSpan"), _w("vMerge")
+
+
+def _merge(tc: etree._Element) -> tuple[int, bool]:
+    """How many grid columns a cell spans, and whether it continues the cell above."""
+    pr = tc.find(_TC_PR)
+    if pr is None:
+        return 1, False
+    span_el = pr.find(_GRID_SPAN)
+    raw = span_el.get(_w("val"), "1") if span_el is not None else "1"
+    span = int(raw) if raw.isdigit() and len(raw) < 4 else 1
+    merge = pr.find(_V_MERGE)
+    # No w:val means "continue" (ECMA-376 Part 1, 17.4.85).
+    continued = merge is not None and merge.get(_w("val"), "continue") == "continue"
+    return span, continued

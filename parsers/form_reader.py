@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from parsers.answers import AnswerReader
 from parsers.formdef import FieldDef, FormDef, LabelMatcher, best_similarity, normalise_label
+from parsers.grid_headers import unmerged
 from parsers.grid_reader import GridReader
 from parsers.layout import Cell, Layout, Para, Table
 from parsers.record import FieldValue, GridRow, ParsedForm, Problem
@@ -147,7 +148,7 @@ class FormReader:
                     st.answers[key] = _Answer(list(cell.paras), cell.where)
                     st.section = self.form.field(key).section or st.section
                 return
-        self._label_table(rows, st)
+        self._label_table(unmerged(rows), st)
 
     def _label_table(self, rows: list[list[Cell]], st: _State) -> None:
         used: set[tuple[int, int]] = set()
@@ -251,7 +252,10 @@ class FormReader:
             ans = st.answers.get(f.key)
             raw = self._clean("\n".join(p.text for p in ans.paras)) if ans else ""
             where = ans.where if ans else ""
-            result = self.answers.normalise(f.type, raw, f.options, f.type == "multi-choice")
+            # A choice may be shown by emphasis alone: it is read from the marked text.
+            read = self._clean("\n".join(p.marked or p.text for p in ans.paras)) if ans else ""
+            text = read if f.type in ("choice", "multi-choice") else raw
+            result = self.answers.normalise(f.type, text, f.options, f.type == "multi-choice")
             if result.problem:
                 problems.append(Problem(f.key, label, "invalid", result.problem, raw, where))
             elif result.value:

@@ -55,6 +55,9 @@ class ColumnDef(BaseModel):
     key: str
     header: str
     variants: list[str] = Field(default_factory=list)
+    # Headers of columns that each hold part of this one ("First name", "Surname"):
+    # their values are joined, left to right.
+    parts: list[str] = Field(default_factory=list)
     type: ColumnType = "text"
     options: list[str] = Field(default_factory=list)
 

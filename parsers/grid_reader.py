@@ -7,6 +7,7 @@ header or by its row labels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -24,6 +25,7 @@ from parsers.formdef import (
     label_variants,
     normalise_label,
 )
+from parsers.grid_headers import distinct, header_end, is_subheading, same_cell, spread
 from parsers.layout import Cell
 from parsers.limits import MAX_GRID_ROWS, OverLimit
 from parsers.record import FieldValue, GridRow, Problem
@@ -57,16 +59,23 @@ class GridReader:
         """The grid whose header row (one of the first two rows) this table has."""
         best: tuple[float, GridMatch] | None = None
         for r, row in enumerate(rows[:2]):
-            nonempty = [c for c in row if not c.is_empty()]
+            nonempty = distinct([c for c in row if not c.is_empty()])
             for grid in self.form.grids:
                 cols = self._header_map(row, grid.columns)
                 need = min(grid.min_header_matches, len(grid.columns))
-                if len(cols) < need or len(cols) < 0.6 * len(nonempty):
+                named = len({c.key for c in cols.values()})
+                if named < need or len(cols) < 0.6 * len(nonempty):
                     continue
-                score = len(cols) / len(grid.columns)
+                score = named / len(grid.columns)
                 if best is None or score > best[0]:
-                    best = (score, GridMatch(grid, r, cols))
-        return None if best is None else best[1]
+                    best = (score, GridMatch(grid, r, spread(row, cols)))
+        if best is None:
+            return None
+        match = best[1]
+        # Sub-headers under a header merged down ("Name" over "First name | Surname")
+        # are header too; the columns stay those of the merged header.
+        match.header_row = header_end(rows, match.header_row)
+        return match
 
     def _header_map(self, row: list[Cell], columns: list[ColumnDef]) -> dict[int, ColumnDef]:
         """Which column each header cell names (each column used once, best first)."""
@@ -79,14 +88,35 @@ class GridReader:
             if i not in out and j not in taken:
                 out[i] = columns[j]
                 taken.add(j)
+        for i, cell in enumerate(row):
+            # "First name | Surname" under no "Name": each holds part of the name.
+            part = None if i in out else self._part_of(cell.text, columns)
+            if part is not None:
+                out[i] = part
         return out
+
+    def _part_of(self, raw: str, columns: list[ColumnDef]) -> ColumnDef | None:
+        """The column this header cell holds part of ("Surname" for "Name"), if any."""
+        text = normalise_label(raw)
+        if not text or len(text) > 80:
+            return None
+        return next(
+            (
+                c
+                for c in columns
+                if c.parts and header_score(text, names("", c.parts), self.threshold)
+            ),
+            None,
+        )
 
     def _header_cell(self, raw: str, columns: list[ColumnDef]) -> tuple[tuple[float, int], ...]:
         """(score, column index) for each column this header cell could name."""
         text = normalise_label(raw)
         if not text:
             return ()
-        key = (text, columns[0].key + "/" + "/".join(c.key for c in columns))
+        # Also without a bracketed aside: "Parental resp. (Y/N)", "Involved (Y/N)".
+        texts = label_variants(raw) if len(text) <= 200 else [text]
+        key = ("|".join(texts), columns[0].key + "/" + "/".join(c.key for c in columns))
         found = self._cell_scores.get(key)
         if found is None:
             # A cell that names a field better than a column is a label, not a header
@@ -95,7 +125,12 @@ class GridReader:
             found = tuple(
                 (s, j)
                 for j, col in enumerate(columns)
-                if (s := header_score(text, names(col.header, col.variants), self.threshold))
+                if (
+                    s := max(
+                        header_score(t, names(col.header, col.variants), self.threshold)
+                        for t in texts
+                    )
+                )
                 and (label is None or s >= label[1])
             )
             if len(self._cell_scores) >= 20_000:
@@ -112,15 +147,20 @@ class GridReader:
         before `first_number`): no referral has so many household members.
         """
         grid, cols = match.grid, match.columns
-        header = [normalise_label(c.header) for c in cols.values()]
+        # A header repeated after a page break: the form's wording or the sender's.
+        headers = [
+            {c.key: normalise_label(c.header) for c in cols.values()},
+            self._texts(rows[match.header_row], cols, normalise_label),
+        ]
         out: list[GridRow] = []
         problems: list[Problem] = []
         for row in rows[match.header_row + 1 :]:
-            cells = {i: row[i] for i in cols if i < len(row)}
-            if all(self.answers.clean(c.text) == "" for c in cells.values()):
+            cells = self._by_column(row, cols)
+            texts = self._texts(row, cols, self.answers.clean)
+            if not any(texts.values()) or is_subheading(row, cols):
                 continue
-            if [normalise_label(c.text) for c in cells.values()] == header[: len(cells)]:
-                continue  # header repeated after a page break
+            if {k: normalise_label(t) for k, t in texts.items()} in headers:
+                continue
             n = first_number + len(out)
             if n > MAX_GRID_ROWS:
                 raise OverLimit(
@@ -128,18 +168,59 @@ class GridReader:
                     "rows, more than a referral form could"
                 )
             values: GridRow = {}
-            for i, cell in cells.items():
-                col = cols[i]
-                raw = self.answers.clean(cell.text)
+            for col in grid.columns:
+                if col.key not in cells:
+                    continue
+                raw, where = texts[col.key], cells[col.key][0].where
                 key = f"{grid.key}[{n}].{col.key}"
+                label = f"{grid.title} row {n} – {col.header}"
+                across = self._across(row, cols, cells[col.key], col)
+                if raw and across:
+                    # One answer merged over several columns: which it answers is a guess.
+                    message = (
+                        f"written in one box across the “{col.header}” and “{across}” "
+                        "columns, so which it answers is not clear"
+                    )
+                    problems.append(Problem(key, label, "invalid", message, raw, where))
+                    continue
                 result = self.answers.normalise(col.type, raw, col.options)
                 if result.problem:
-                    label = f"{grid.title} row {n} – {col.header}"
-                    problems.append(Problem(key, label, "invalid", result.problem, raw, cell.where))
+                    problems.append(Problem(key, label, "invalid", result.problem, raw, where))
                 elif result.value:
-                    values[col.key] = FieldValue(key, result.value, raw, cell.where)
+                    values[col.key] = FieldValue(key, result.value, raw, where)
             out.append(values)
         return out, problems
+
+    @classmethod
+    def _texts(
+        cls, row: list[Cell], cols: dict[int, ColumnDef], clean: Callable[[str], str]
+    ) -> dict[str, str]:
+        """Each matched column's text in this row (parts under a merged header joined)."""
+        return {
+            k: " ".join(t for c in cs if (t := clean(c.text)))
+            for k, cs in cls._by_column(row, cols).items()
+        }
+
+    @staticmethod
+    def _by_column(row: list[Cell], cols: dict[int, ColumnDef]) -> dict[str, list[Cell]]:
+        """Each matched column's cells in this row (several under a merged header),
+        each merged cell once."""
+        out: dict[str, list[Cell]] = {}
+        for i, col in cols.items():
+            if i < len(row):
+                out[col.key] = distinct([*out.get(col.key, []), row[i]])
+        return out
+
+    @staticmethod
+    def _across(
+        row: list[Cell], cols: dict[int, ColumnDef], cells: list[Cell], col: ColumnDef
+    ) -> str:
+        """The header of another column that one of these cells is merged into, or ""."""
+        for i, c in enumerate(row):
+            other = cols.get(i)
+            if other is not None and other.key != col.key and any(same_cell(c, x) for x in cells):
+                return other.header
+        return ""
 
     # ------------------------------------------------------------------ parallel processes
 

@@ -13,14 +13,31 @@ from typing import Literal
 
 CHECKED = "☒"
 UNCHECKED = "☐"
+# Around text the sender emphasised (bold, underlined, highlighted): private-use
+# characters no sender types, so that a choice shown only by emphasis can be read.
+EMPH_ON, EMPH_OFF = "\ue000", "\ue001"
+
+
+def plain(text: str) -> str:
+    """The text without emphasis marks."""
+    return text.replace(EMPH_ON, "").replace(EMPH_OFF, "") if EMPH_ON in text else text
 
 
 @dataclass
 class Para:
-    """A paragraph of text; line breaks inside it are '\\n'."""
+    """A paragraph of text; line breaks inside it are '\\n'.
+
+    Readers may pass text with emphasis marks: `text` keeps it plain (labels and answers
+    are read from it) and `marked` keeps the marks (only choice answers read them).
+    """
 
     text: str
     where: str
+    marked: str = ""
+
+    def __post_init__(self) -> None:
+        if EMPH_ON in self.text:
+            self.marked, self.text = self.text, plain(self.text)
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,11 @@ class Cell:
     def text(self) -> str:
         """All paragraphs joined by newlines (read many times while matching labels)."""
         return "\n".join(p.text for p in self.paras)
+
+    @property
+    def marked(self) -> str:
+        """The text with the senders' emphasis marks (see `Para`)."""
+        return "\n".join(p.marked or p.text for p in self.paras)
 
     def is_empty(self) -> bool:
         """True when the cell holds no visible text."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import pypdfium2.raw as pdfium_c
 
 from parsers.layout import CHECKED, UNCHECKED
 from parsers.limits import DEFAULT_PDF_LIMITS, OverLimit, PdfLimits
+from parsers.pdf_emphasis import Marks, emphasise
 from parsers.pdf_text import Word
 from parsers.symbols import map_symbol_text
 
@@ -82,7 +84,8 @@ def read_page(
     try:
         llx, lly, urx, ury = (float(v) for v in page.get_mediabox())
         out = PageContent(urx - llx, ury - lly)
-        segments, boxes = _paths(page, llx, ury, _Tally(index, limits.page_drawing))
+        marks = Marks()
+        segments, boxes = _paths(page, llx, ury, _Tally(index, limits.page_drawing), marks)
         out.edges = segments
         textpage = page.get_textpage()
         try:
@@ -92,7 +95,9 @@ def read_page(
                     f"the PDF has more text on page {index + 1} than a referral form could "
                     f"(over {limits.page_chars:,} characters)"
                 )
-            out.words = _words(textpage, llx, ury) + boxes
+            words = _words(textpage, llx, ury)
+            emphasise(words, marks)
+            out.words = words + boxes
             out.chars = max(chars, 0)
         finally:
             textpage.close()
@@ -127,6 +132,7 @@ class _Tally:
 class _Font:
     name: str
     size: float
+    bold: bool = False
 
 
 def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
@@ -157,7 +163,9 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
             if mapped.strip():
                 size = w_font.size
                 bottom = base + DESCENT * size
-                words.append(Word(mapped, w_x0, w_x1, bottom - size, bottom, size))
+                words.append(
+                    Word(mapped, w_x0, w_x1, bottom - size, bottom, size, bold=w_font.bold)
+                )
         chars.clear()
 
     for i in range(n):
@@ -218,16 +226,22 @@ def _font(obj: Any) -> _Font:
     size = ctypes.c_float(0.0)
     if not pdfium_c.FPDFTextObj_GetFontSize(obj, size):
         size.value = 10.0
-    return _Font(name, float(size.value) or 10.0)
+    return _Font(name, float(size.value) or 10.0, bool(_BOLD_NAME.search(name)))
+
+
+# Bold is in the font's name in PDFs made from Word ("Calibri-Bold", "Arial,BoldItalic",
+# "ABCDEF+LiberationSans-Bold"); the weight field is unset in many of them.
+_BOLD_NAME = re.compile(r"bold|black|heavy|,b$", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- paths
 
 
 def _paths(
-    page: pdfium.PdfPage, llx: float, ury: float, tally: _Tally
+    page: pdfium.PdfPage, llx: float, ury: float, tally: _Tally, marks: Marks
 ) -> tuple[list[dict[str, Any]], list[Word]]:
-    """Ruling-line edges (as pdfplumber builds them from lines and rectangles) and tick boxes.
+    """Ruling-line edges (as pdfplumber builds them from lines and rectangles) and tick boxes;
+    coloured rectangles and horizontal strokes are noted in `marks` (maybe emphasis).
 
     A tick box drawn as a small stroked square (LibreOffice's export of Word's legacy
     check boxes) becomes a ☐ word, or ☒ when two diagonal strokes cross inside it.
@@ -250,12 +264,16 @@ def _paths(
                     squares.append(box)  # a tick box, not a table ruling
                 else:
                     edges.extend(_rect_edges(*box))
+                    if fill.value and not stroke.value and _coloured(path):
+                        marks.add_filled(box)
                 continue
             if closed and pts and pts[0] != pts[-1]:
                 pts.append(pts[0])
             for (ax, ay), (bx, by) in zip(pts, pts[1:], strict=False):
                 if abs(ay - by) < 0.01 and abs(ax - bx) > 0:
                     edges.append(_edge(min(ax, bx), max(ax, bx), ay, ay, "h"))
+                    if stroke.value:
+                        marks.underlines.append((min(ax, bx), max(ax, bx), ay))
                 elif abs(ax - bx) < 0.01 and abs(ay - by) > 0:
                     edges.append(_edge(ax, ax, min(ay, by), max(ay, by), "v"))
                 else:
@@ -266,6 +284,14 @@ def _paths(
         size = bottom - top
         boxes.append(Word(glyph, x0, x1, top, bottom, max(size, 6.0)))
     return edges, _unique_boxes(boxes)
+
+
+def _coloured(path: Any) -> bool:
+    """Is the path filled with a visible colour other than white (a highlight, or shading)?"""
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    if not pdfium_c.FPDFPageObj_GetFillColor(path, r, g, b, a):
+        return False
+    return a.value > 0 and min(r.value, g.value, b.value) < 240
 
 
 def _crossings(

@@ -142,7 +142,7 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
     regions: list[_Region] = []
     for n, (lines, page_tables) in enumerate(zip(page_lines, page_regions, strict=True)):
         free = [
-            _Region(n, ln.top, ln.top, (), para=Para(ln.text, _where(n, ln.words[0])))
+            _Region(n, ln.top, ln.top, (), para=Para(ln.marked, _where(n, ln.words[0])))
             for ln in lines
             if _head_key(ln.text) not in drop or not _in_margin(ln, heights[n])
         ]
@@ -421,7 +421,8 @@ def _join_row(
             right = _right(above)
             if continues(above.lines[-1], below.lines[0], right):
                 last, first = paras[-1], extra.paras[0]
-                joined = last.text + joiner(above.lines[-1], right) + first.text
+                joined = (last.marked or last.text) + joiner(above.lines[-1], right)
+                joined += first.marked or first.text
                 paras[-1] = Para(joined, last.where)
                 cells[n] = Cell((*paras, *extra.paras[1:]), cell.where)
                 continue

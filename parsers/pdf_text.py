@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from parsers.layout import CHECKED, UNCHECKED
+from parsers.layout import CHECKED, EMPH_OFF, EMPH_ON, UNCHECKED
 
 BOX_GLYPHS = {CHECKED, UNCHECKED, "☑", "□", "■"}
 
@@ -28,6 +28,7 @@ class Word:
     bottom: float
     size: float
     hard: bool = False  # from a fillable field: its own paragraph, never re-wrapped
+    bold: bool = False  # set in a bold font: may be a choice shown by emphasis
 
     @property
     def middle(self) -> float:
@@ -65,6 +66,11 @@ class Line:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
+    @property
+    def marked(self) -> str:
+        """The text with bold words between emphasis marks (see `layout.Para`)."""
+        return " ".join(f"{EMPH_ON}{w.text}{EMPH_OFF}" if w.bold else w.text for w in self.words)
+
 
 def group_lines(words: list[Word]) -> list[Line]:
     """Words grouped into lines (by vertical centre), top to bottom."""
@@ -101,20 +107,21 @@ def base_pitch(line_groups: list[list[Line]]) -> dict[float, float]:
 def paragraphs(
     lines: list[Line], right: float, pitches: dict[float, float]
 ) -> list[tuple[str, Word]]:
-    """Paragraph texts (with their first word) rebuilt from lines of one cell or column."""
+    """Paragraph texts (with their first word) rebuilt from lines of one cell or column;
+    bold words are marked for `layout.Para`."""
     out: list[tuple[str, Word]] = []
     text = ""
     first: Word | None = None
     for i, line in enumerate(lines):
         if first is None:
-            text, first = line.text, line.words[0]
+            text, first = line.marked, line.words[0]
             continue
         prev = lines[i - 1]
         if line.hard or prev.hard or _new_paragraph(prev, line, right, pitches):
             out.append((text, first))
-            text, first = line.text, line.words[0]
+            text, first = line.marked, line.words[0]
         else:
-            text += joiner(prev, right) + line.text
+            text += joiner(prev, right) + line.marked
     if first is not None:
         out.append((text, first))
     return out
