@@ -12,6 +12,7 @@ from parsers.form_reader import read_form
 from parsers.formdef import available_forms, load_form, normalise_label
 from parsers.layout import Layout, Para, Rejection
 from parsers.limits import MAX_PARAGRAPHS, OverLimit
+from parsers.odt_reader import read_odt
 from parsers.pdf_reader import read_pdf
 from parsers.record import ParsedForm
 from parsers.sniff import sniff
@@ -24,7 +25,7 @@ INCOMPLETE = "mandatory fields are not completed"
 INVALID = "mandatory fields are not completed or could not be understood"
 BLANK = "the referral form is blank (it has not been filled in)"
 NOT_FORM = "not an LSCP SIRG referral form"
-_WHAT = {"pdf": "a PDF", "docx": "a Word document"}
+_WHAT = {"pdf": "a PDF", "docx": "a Word document", "odt": "an OpenDocument text file"}
 _FORM_FILES = (".docx", ".docm", ".doc", ".pdf", ".odt", ".rtf")
 
 _BY_KIND: dict[str, tuple[Outcome, str]] = {
@@ -48,10 +49,6 @@ _BY_KIND: dict[str, tuple[Outcome, str]] = {
     "rtf": (
         "rejected",
         "a Rich Text (.rtf) file; please send the form as a Word document (.docx) or PDF",
-    ),
-    "odt": (
-        "rejected",
-        "an OpenDocument (.odt) file; please save the form as a Word document (.docx) or PDF",
     ),
 }
 
@@ -80,6 +77,8 @@ def _read(data: bytes) -> DocumentResult:
         layout = read_pdf(data)
     elif kind == "docx":
         layout = read_docx(data)
+    elif kind == "odt":
+        layout = read_odt(data)
     elif kind == "zip":
         return _zip_folder(data)
     else:

@@ -2,8 +2,9 @@
 
 Words and ruling lines come from pdfium (`pdf_page`, fast); tables are found from the
 ruling lines by pdfplumber's table finder, and words are placed into cells by position.
-Fillable-field (AcroForm) values (read with pypdf) are put on the page where their
-boxes are, so they are read like typed text. Never raises: a bad file gives a Rejection.
+Fillable-field (AcroForm) values (read with pypdf, `pdf_fields`) are put on the page
+where their boxes are, so they are read like typed text and ticked boxes. Never
+raises: a bad file gives a Rejection.
 """
 
 from __future__ import annotations
@@ -27,11 +28,8 @@ from pdfplumber.table import (
 )
 
 from parsers.layout import (
-    CHECKED,
-    UNCHECKED,
     Block,
     Cell,
-    FieldHint,
     Layout,
     Para,
     Rejection,
@@ -39,6 +37,7 @@ from parsers.layout import (
 )
 from parsers.limits import DEFAULT_PDF_LIMITS, OverLimit, PdfLimits
 from parsers.pdf_budget import check_drawing
+from parsers.pdf_fields import form_fields, place_fields
 from parsers.pdf_page import PDFIUM_LOCK, PageContent, open_pdf, read_page
 from parsers.pdf_text import (
     Line,
@@ -102,7 +101,7 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
             return Rejection("rejected", LOCKED)
     # Counted before pdfium loads a page: loading is where a hostile drawing costs.
     check_drawing(reader, limits)
-    widgets, hints = _widgets(reader, limits)
+    widgets, hints = form_fields(reader, limits)
 
     page_lines: list[list[Line]] = []
     page_regions: list[list[_Region]] = []
@@ -124,7 +123,7 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
         finally:
             doc.close()
     for n, content in enumerate(contents):
-        words = content.words + widgets.get(n, [])
+        words = place_fields(content.words, widgets.get(n, []))
         chars += sum(len(w.text.strip()) for w in words)
         tables, loose = _tables(content, n, words, limits)
         page_regions.append(tables)
@@ -148,91 +147,6 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
         ]
         regions.extend(sorted(free + page_tables, key=lambda r: r.top))
     return Layout("pdf", _blocks(regions, pitches), hints)
-
-
-# --------------------------------------------------------------------------- words
-
-
-def _widgets(
-    reader: pypdf.PdfReader, limits: PdfLimits
-) -> tuple[dict[int, list[Word]], list[FieldHint]]:
-    """Fillable-field values as words placed in their boxes, and as label/value hints."""
-    words: dict[int, list[Word]] = {}
-    hints: list[FieldHint] = []
-    fields = 0
-    for n, page in enumerate(reader.pages[: limits.max_pages]):
-        annots = page.get("/Annots")
-        if not annots:
-            continue
-        llx, _lly, _urx, ury = (float(v) for v in page.mediabox)
-        annots = annots.get_object()
-        fields += len(annots)
-        if len(annots) > limits.page_fields or fields > limits.document_fields:
-            raise OverLimit(
-                "the PDF has more fillable fields than a referral form could "
-                f"({fields:,} by page {n + 1})"
-            )
-        for ref in annots:
-            a = ref.get_object()
-            if a.get("/Subtype") != "/Widget" or "/Rect" not in a:
-                continue
-            x0, y0, x1, y1 = (float(v) for v in a["/Rect"])
-            x0, x1 = sorted((x0 - llx, x1 - llx))
-            top, bottom = sorted((ury - y1, ury - y0))
-            kind = _inherited(a, "/FT")
-            name = _field_name(a)
-            if kind == "/Btn":
-                if int(_inherited(a, "/Ff") or 0) & (1 << 16):
-                    continue  # push button
-                state = a.get("/AS")
-                if state is None:
-                    state = _inherited(a, "/V")
-                glyph = CHECKED if state not in (None, "/Off") else UNCHECKED
-                size = max(min(bottom - top, 14.0), 6.0)
-                words.setdefault(n, []).append(Word(glyph, x0, x0 + size, top, top + size, size))
-            elif kind in ("/Tx", "/Ch"):
-                value = _inherited(a, "/V")
-                if isinstance(value, list):
-                    value = "\n".join(str(v) for v in value)
-                text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
-                if not text.strip():
-                    continue
-                # One word for the whole value, on the field's first line, so that it
-                # lines up with a label written beside the box.
-                n_lines = text.count("\n") + 1
-                size = min(10.0, max(bottom - top, 4.0))
-                t = top + (bottom - top - size) / 2 if n_lines == 1 else top + 2
-                words.setdefault(n, []).append(
-                    Word(text, x0 + 1, x1 - 1, t, t + size, size, hard=True)
-                )
-                label = str(_inherited(a, "/TU") or name)
-                hints.append(FieldHint(label, text, f"pdf page {n + 1} field {name}"))
-    return words, hints
-
-
-def _inherited(annot: Any, key: str) -> Any:
-    node = annot
-    for _ in range(20):  # parent chains are short; a loop guards against cycles
-        if node is None:
-            return None
-        if key in node:
-            return node[key].get_object() if hasattr(node[key], "get_object") else node[key]
-        parent = node.get("/Parent")
-        node = parent.get_object() if parent is not None else None
-    return None
-
-
-def _field_name(annot: Any) -> str:
-    parts: list[str] = []
-    node = annot
-    for _ in range(20):
-        if node is None:
-            break
-        if "/T" in node:
-            parts.append(str(node["/T"]))
-        parent = node.get("/Parent")
-        node = parent.get_object() if parent is not None else None
-    return ".".join(reversed(parts))
 
 
 # --------------------------------------------------------------------------- tables

@@ -59,7 +59,7 @@ class ParsedForm:
     values: dict[str, FieldValue] = field(default_factory=dict)
     grids: dict[str, list[GridRow]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    source: str = ""  # "docx" or "pdf"
+    source: str = ""  # "docx", "odt" or "pdf"
 
     def infer_years(self) -> None:
         """Give "3 Sep" the referral's year where that is safe; flag it "inferred".

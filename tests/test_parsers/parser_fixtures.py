@@ -354,8 +354,15 @@ def _pdf_str(s: str) -> bytes:
         return b"<FEFF" + s.encode("utf-16-be").hex().upper().encode() + b">"
 
 
-def fillable_pdf(texts: list[PdfText], fields: list[PdfField]) -> bytes:
-    """A one-page A4 PDF with Helvetica text and AcroForm fields holding values."""
+def fillable_pdf(
+    texts: list[PdfText],
+    fields: list[PdfField],
+    boxes: list[tuple[float, float, float]] | None = None,
+) -> bytes:
+    """A one-page A4 PDF with Helvetica text and AcroForm fields holding values.
+
+    `boxes` are printed tick boxes drawn beneath the fields: squares (x, y, side).
+    """
     objs: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -364,6 +371,9 @@ def fillable_pdf(texts: list[PdfText], fields: list[PdfField]) -> bytes:
 
     stream = b"".join(
         b"BT /F1 10 Tf %.1f %.1f Td %s Tj ET\n" % (t.x, t.y, _pdf_str(t.text)) for t in texts
+    )
+    stream += b"".join(
+        b"0.5 w %.1f %.1f %.1f %.1f re S\n" % (x, y, d, d) for x, y, d in boxes or []
     )
     catalog = add(b"")  # filled in below, once the ids are known
     pages = add(b"")
