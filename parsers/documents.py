@@ -101,7 +101,9 @@ def _read(data: bytes) -> DocumentResult:
     if form is None:  # say what it was: "a PDF that is not ...", never just "nothing"
         return DocumentResult("not_a_form", f"{_WHAT[kind]}, {NOT_FORM}", None)
     if form.is_blank():
-        return DocumentResult("not_a_form", BLANK, None)
+        # The form itself, not filled in: the referrer is asked for every answer (the
+        # form's mandatory keys, in order), and the team sees that a referral was meant.
+        return DocumentResult("needs_info", BLANK, form)
     missing = set(form.missing())
     if missing:
         unclear = any(p.kind == "invalid" and p.key in missing for p in form.problems)

@@ -1045,7 +1045,7 @@ def main() -> None:
     check_docx(letter, None, {})
     blank = FORMS_DIR / "blank-unfilled.docx"
     blank.write_bytes(BLANK_DOCX.read_bytes())
-    write_json(FORMS_DIR / "blank-unfilled.expected.json", {"outcome": "not_a_form", "blank": True})
+    write_json(FORMS_DIR / "blank-unfilled.expected.json", {"outcome": "needs_info", "blank": True})
     print("forms/not-a-form.docx, forms/blank-unfilled.docx")
 
     write_pdfs(built, kept)

@@ -14,6 +14,7 @@ from parser_fixtures import BLANK_DOCX, BLANK_PDF, DOCM_MAIN, EXAMPLES, attachme
 
 from parsers.documents import read_document
 from parsers.docx_reader import read_docx
+from parsers.formdef import load_form
 from parsers.layout import Rejection
 from parsers.pdf_reader import SCANNED, read_pdf
 from parsers.zip_guard import ZipLimits
@@ -163,12 +164,14 @@ def minimal_docx_path_bytes() -> io.BytesIO:
     return io.BytesIO(minimal_docx(p("x")))
 
 
-def test_blank_form_is_not_a_form() -> None:
+def test_a_blank_form_asks_for_every_mandatory_answer_in_form_order() -> None:
+    mandatory = load_form("sirg-2024").mandatory_keys()
     for data in (BLANK_DOCX.read_bytes(), BLANK_PDF.read_bytes()):
         result = read_document("LSCP-SIRG-Referral-Form-2024", "application/octet-stream", data)
-        assert result.outcome == "not_a_form"
+        assert result.outcome == "needs_info"
         assert "blank" in result.reason
-        assert result.form is None
+        assert result.form is not None and result.form.missing() == mandatory
+        assert result.form.to_json() == {}
 
 
 def test_unrelated_word_document_is_not_a_form() -> None:
@@ -208,8 +211,9 @@ def test_zip_folders() -> None:
         zf.writestr("referral.docx", BLANK_DOCX.read_bytes())
     inside = read_document("forms.zip", "application/zip", buf.getvalue())
     alone = read_document("referral.docx", "application/octet-stream", BLANK_DOCX.read_bytes())
-    assert (inside.outcome, inside.form) == (alone.outcome, None)
-    assert inside.reason == f"in a compressed (zip) folder, {alone.reason}"
+    assert (inside.outcome, inside.reason) == (alone.outcome, alone.reason)
+    assert inside.form is not None and alone.form is not None
+    assert inside.form.missing() == alone.form.missing()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("notes.txt", "hello")

@@ -171,13 +171,22 @@ def _blank_cases() -> list[Shape]:
             expected={"referrer.name": "Priya Ó Briain"},
             flagged=frozenset(mandatory) - {"referrer.name"},
         ),
-        # Wholly blank stays "not a form" (samples/forms/blank-unfilled.expected.json).
+        # Wholly blank: every mandatory answer is asked for.
         Shape(
             name=f"{MODULE}/wholly-blank",
             filename="LSCP-SIRG-Referral-Form-2024.docx",
             data=BLANK_DOCX.read_bytes(),
-            outcome="not_a_form",
-            expected=None,
+            outcome="needs_info",
+            expected={},
+            flagged=frozenset(mandatory),
+        ),
+        Shape(
+            name=f"{MODULE}/wholly-blank-pdf",
+            filename="LSCP-SIRG-Referral-Form-2024.pdf",
+            data=BLANK_DOCX.with_suffix(".pdf").read_bytes(),
+            outcome="needs_info",
+            expected={},
+            flagged=frozenset(mandatory),
         ),
     ]
 
