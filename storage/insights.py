@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from storage import crypto
 from storage.messages import DEFANGED_MARK
 from storage.tables import (
+    AuditEvent,
     InboundMessage,
     MessageState,
     Outcome,
@@ -44,6 +45,11 @@ class HeldMessage:
     infected: bool  # stored defanged: never offered for download or reprocessing
     mentions: str | None = None  # a reference it quotes without being on that thread
     sender_check: str | None = None  # the receiving server's verdict on the sender
+    pending: bool = False  # put back for the worker, which has not taken it yet
+
+
+# The audit action `messages.reopen_quarantined` writes (the page or `intake reprocess`).
+REOPENED = "reprocess"
 
 
 def _held(session: Session, row: InboundMessage) -> HeldMessage:
@@ -60,14 +66,25 @@ def _held(session: Session, row: InboundMessage) -> HeldMessage:
         infected=stored.startswith(DEFANGED_MARK),
         mentions=row.mentions,
         sender_check=row.sender_check,
+        pending=row.state == MessageState.RECEIVED,
     )
 
 
 def quarantined(session: Session) -> list[HeldMessage]:
-    """Every quarantined message, oldest first."""
+    """Every quarantined message, and those put back for the worker's next pass (so the
+    page can say a reprocess is pending), oldest first."""
+    reopened = select(AuditEvent.entity_id).where(
+        AuditEvent.entity == "message", AuditEvent.action == REOPENED
+    )
     rows = session.exec(
         select(InboundMessage)
-        .where(InboundMessage.state == MessageState.QUARANTINED)
+        .where(
+            (col(InboundMessage.state) == MessageState.QUARANTINED)
+            | (
+                (col(InboundMessage.state) == MessageState.RECEIVED)
+                & col(InboundMessage.id).in_(reopened)
+            )
+        )
         .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
     )
     return [_held(session, row) for row in rows]
@@ -82,6 +99,7 @@ def turned_away(session: Session) -> list[HeldMessage]:
         .where(
             col(InboundMessage.outcome).in_([Outcome.REJECTED, Outcome.NEEDS_INFO]),
             col(InboundMessage.id).not_in(made_referral),
+            col(InboundMessage.state) != MessageState.DISMISSED,
         )
         .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
     )
@@ -96,6 +114,8 @@ def held_message(session: Session, message_id: int) -> HeldMessage | None:
         return None
     if row.state == MessageState.QUARANTINED:
         return _held(session, row)
+    if row.state == MessageState.DISMISSED:
+        return None  # on the dismissed list, worked from there
     if row.outcome in (Outcome.REJECTED, Outcome.NEEDS_INFO):
         made = session.exec(
             select(ReferralMessage.id).where(ReferralMessage.message_id == message_id)

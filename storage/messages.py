@@ -26,6 +26,7 @@ from storage.db import session_scope
 from storage.tables import (
     Attachment,
     InboundMessage,
+    MessageDismissal,
     MessageState,
     OutboxMessage,
     Outcome,
@@ -305,6 +306,7 @@ _SEALED: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
     (Referral, Referral.id, (), ("record", "problems", "provenance")),
     (ReferralCorrection, ReferralCorrection.id, (), ("before", "after")),
     (ReferralNote, ReferralNote.id, (), ("text",)),
+    (MessageDismissal, MessageDismissal.message_id, (), ("reason",)),
 )
 
 

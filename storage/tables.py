@@ -22,6 +22,7 @@ class MessageState(StrEnum):
     RECEIVED = "received"  # raw bytes stored and committed, not yet processed
     PROCESSED = "processed"  # outcome stored (referral, needs_info, rejected, ignored ...)
     QUARANTINED = "quarantined"  # processing failed; waits for a person
+    DISMISSED = "dismissed"  # a person found it is not a referral (see MessageDismissal)
 
 
 class Outcome(StrEnum):
@@ -115,6 +116,19 @@ class RawMessage(SQLModel, table=True):
 
     message_id: int = Field(foreign_key="inbound_message.id", primary_key=True)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MessageDismissal(SQLModel, table=True):
+    """Why a held message was dismissed as not a referral, and by whom. The reason is
+    sealed like a case note (it may name people), so the audit line never carries it."""
+
+    __tablename__ = "message_dismissal"
+
+    message_id: int = Field(foreign_key="inbound_message.id", primary_key=True)
+    reason: Any = Field(sa_column=Column(SealedJSON, nullable=True))
+    from_state: str = Field(max_length=20, description="The state an undo puts back")
+    actor: str = Field(max_length=100)
+    at: datetime
 
 
 class Attachment(SQLModel, table=True):

@@ -44,7 +44,7 @@ def test_the_pages_say_the_sender_was_not_verified(site: Site) -> None:
     client = site.client("olly")
     assert "Sender not verified" in client.get(f"/referrals/{reference}").text
     quarantine = client.get("/quarantine").text
-    row = quarantine[quarantine.index(f'id="message-{held}"') :].split("</tr>", 1)[0]
+    row = quarantine[quarantine.index(f'id="message-{held}"') :].split("</li>", 1)[0]
     assert "Sender not verified" in row
     # A sender nobody checked (the sample mailbox has no such headers) is not marked.
     assert reference != "SIRG-2026-0001"
