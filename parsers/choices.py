@@ -54,6 +54,17 @@ def read_choice(
     multi: bool = False,
 ) -> Choice:
     """Which of `options` the answer text selects. Empty answer -> no selection, no problem."""
+    printed = as_printed(text, options, multi)
+    return printed if printed is not None else searched(text, options, aliases, multi)
+
+
+def searched(
+    text: str,
+    options: list[str],
+    aliases: dict[str, list[str]] | None = None,
+    multi: bool = False,
+) -> Choice:
+    """`read_choice` for any answer: options found in the words, marks credited to them."""
     toks = _tokenise(text)
     if not any(t.kind != "nl" for t in toks):
         return Choice([])
@@ -107,7 +118,28 @@ def read_choice(
     return Choice(selected)
 
 
-_GLYPH = re.compile("([" + re.escape("".join(sorted(EMPTY_BOXES | CHECKED_BOXES | TICKS))) + "])")
+_FORM_BOXES = re.compile("([☐☒])")
+
+
+def as_printed(text: str, options: list[str], multi: bool) -> Choice | None:
+    """The answer when it is the form's own boxes and options, untouched but for the
+    boxes ticked ("☐ Yes  ☒ No"): most answers, read without the general search (which
+    gives the same). None for anything else: typed, edited, emphasised, marked."""
+    parts = _FORM_BOXES.split(text)
+    if len(parts) != 2 * len(options) + 1 or parts[0].strip():
+        return None
+    chosen = []
+    for k, option in enumerate(options):
+        if parts[2 * k + 2].strip() != option:
+            return None
+        if parts[2 * k + 1] == "☒":
+            chosen.append(option)
+    if len(chosen) > 1 and not multi:
+        return None  # the general reading words the problem
+    return Choice(chosen)
+
+
+_SPACED = str.maketrans({c: f" {c} " for c in EMPTY_BOXES | CHECKED_BOXES | TICKS})
 
 
 def _tokenise(text: str) -> list[_Tok]:
@@ -115,8 +147,9 @@ def _tokenise(text: str) -> list[_Tok]:
     for line_no, line in enumerate(text.split("\n")):
         if line_no:
             toks.append(_Tok("nl", "\n"))
-        line = _BRACKET_BOX.sub(lambda m: " ☒ " if m.group(1) else " ☐ ", line)
-        line = _GLYPH.sub(r" \1 ", line)  # every box or tick is a token of its own
+        if "[" in line or "(" in line:  # most answers have no brackets: skip the pattern
+            line = _BRACKET_BOX.sub(lambda m: " ☒ " if m.group(1) else " ☐ ", line)
+        line = line.translate(_SPACED)  # every box or tick is a token of its own
         for raw, emphasised in _pieces(line):
             if raw in EMPTY_BOXES:
                 toks.append(_Tok("box", raw))
@@ -135,6 +168,8 @@ def _tokenise(text: str) -> list[_Tok]:
 def _pieces(line: str) -> list[tuple[str, bool]]:
     """The line split at white space, each piece with whether all its letters were
     emphasised by the sender (between `EMPH_ON` and `EMPH_OFF`)."""
+    if EMPH_ON not in line:
+        return [(word, False) for word in line.split()]
     out: list[tuple[str, bool]] = []
     on = False
     chars: list[str] = []

@@ -324,12 +324,12 @@ class _Walker:
                 self._inline(ch, out)
 
     def _inline_sdt(self, sdt: etree._Element, out: list[str]) -> None:
-        pr = sdt.find(SDT_PR)
-        box = pr.find(W14_CHECKBOX) if pr is not None else None
+        pr = _child(sdt, SDT_PR)
+        box = _child(pr, W14_CHECKBOX) if pr is not None else None
         if box is not None:
-            out.append(CHECKED if _on(box.find(W14_CHECKED), W14_VAL) else UNCHECKED)
+            out.append(CHECKED if _on(_child(box, W14_CHECKED), W14_VAL) else UNCHECKED)
             return
-        if _placeholder(sdt):
+        if pr is not None and _on(_child(pr, _SHOWING_PLACEHOLDER)):
             return
         content = _content(sdt)
         if any(c.tag == P for c in content):
@@ -409,7 +409,7 @@ def _legacy_field(fld: etree._Element) -> str:
 
 
 def _content(sdt: etree._Element) -> etree._Element:
-    c = sdt.find(SDT_CONTENT)
+    c = _child(sdt, SDT_CONTENT)
     return c if c is not None else etree.Element(SDT_CONTENT)
 
 
@@ -418,8 +418,8 @@ _SHOWING_PLACEHOLDER = _w("showingPlcHdr")
 
 def _placeholder(sdt: etree._Element) -> bool:
     """A content control still showing its placeholder holds no answer."""
-    pr = sdt.find(SDT_PR)
-    return pr is not None and _on(pr.find(_SHOWING_PLACEHOLDER))
+    pr = _child(sdt, SDT_PR)
+    return pr is not None and _on(_child(pr, _SHOWING_PLACEHOLDER))
 
 
 _ROW_WRAPPERS = frozenset(_w(t) for t in ("customXml", "ins"))
@@ -461,13 +461,29 @@ _TC_PR, _GRID_SPAN, _V_MERGE = _w("tcPr"), _w("gridSpan"), _w("vMerge")
 
 def _merge(tc: etree._Element) -> tuple[int, bool]:
     """How many grid columns a cell spans, and whether it continues the cell above."""
-    pr = tc.find(_TC_PR)
+    pr = _child(tc, _TC_PR)
     if pr is None:
         return 1, False
-    span_el = pr.find(_GRID_SPAN)
-    raw = span_el.get(_w("val"), "1") if span_el is not None else "1"
-    span = int(raw) if raw.isdigit() and len(raw) < 4 else 1
-    merge = pr.find(_V_MERGE)
-    # No w:val means "continue" (ECMA-376 Part 1, 17.4.85).
-    continued = merge is not None and merge.get(_w("val"), "continue") == "continue"
+    span, continued = 1, False
+    for prop in pr:  # a few properties: a loop beats two ElementPath finds per cell
+        tag = prop.tag
+        if tag == _GRID_SPAN:
+            raw = prop.get(_VAL, "1")
+            span = int(raw) if raw.isdigit() and len(raw) < 4 else 1
+        elif tag == _V_MERGE:
+            # No w:val means "continue" (ECMA-376 Part 1, 17.4.85).
+            continued = prop.get(_VAL, "continue") == "continue"
     return span, continued
+
+
+_VAL = _w("val")
+
+
+def _child(el: etree._Element, tag: str) -> etree._Element | None:
+    """The first child with this tag. Properties come first, so this is a step or two,
+    cheaper than lxml's `find` (which compiles a path) on the thousands of calls a form
+    takes."""
+    for ch in el:
+        if ch.tag == tag:
+            return ch
+    return None

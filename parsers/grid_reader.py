@@ -52,6 +52,9 @@ class GridReader:
         # reader is reused) and bounded, since answer cells are scored too.
         self._cell_scores: dict[tuple[str, str], tuple[tuple[float, int], ...]] = {}
         self._row_cache: dict[tuple[str, str], int | None] = {}
+        self._header_hits: dict[
+            tuple[str, int], tuple[tuple[tuple[float, int], ...], ColumnDef | None]
+        ] = {}
 
     # ------------------------------------------------------------------ repeating grids
 
@@ -80,19 +83,29 @@ class GridReader:
     def _header_map(self, row: list[Cell], columns: list[ColumnDef]) -> dict[int, ColumnDef]:
         """Which column each header cell names (each column used once, best first)."""
         scored: list[tuple[float, int, int]] = []
+        parts: dict[int, ColumnDef] = {}
+        grid = id(columns)  # the form definition's own list: lives as long as the reader
         for i, cell in enumerate(row):
-            scored.extend((s, i, j) for s, j in self._header_cell(cell.text, columns))
+            # Every table of every form is tried against every grid: each cell's answer
+            # is worked out once per text (labels and headers repeat in every form).
+            hit = self._header_hits.get((cell.text, grid))
+            if hit is None:
+                hit = (self._header_cell(cell.text, columns), self._part_of(cell.text, columns))
+                if len(self._header_hits) >= 20_000:
+                    self._header_hits.clear()
+                self._header_hits[(cell.text, grid)] = hit
+            scored.extend((s, i, j) for s, j in hit[0])
+            if hit[1] is not None:
+                parts[i] = hit[1]
         out: dict[int, ColumnDef] = {}
         taken: set[int] = set()
         for _s, i, j in sorted(scored, reverse=True):
             if i not in out and j not in taken:
                 out[i] = columns[j]
                 taken.add(j)
-        for i, cell in enumerate(row):
+        for i, part in parts.items():
             # "First name | Surname" under no "Name": each holds part of the name.
-            part = None if i in out else self._part_of(cell.text, columns)
-            if part is not None:
-                out[i] = part
+            out.setdefault(i, part)
         return out
 
     def _part_of(self, raw: str, columns: list[ColumnDef]) -> ColumnDef | None:

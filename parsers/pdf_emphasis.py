@@ -10,6 +10,7 @@ a shaded cell, which run from the cell's edge, never do.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from parsers.pdf_text import Word
@@ -36,15 +37,23 @@ class Marks:
 
 def emphasise(words: list[Word], marks: Marks) -> None:
     """Set `bold` on every word a drawn underline or highlight picks out."""
-    if not marks.underlines and not marks.highlights:
+    if not words or not (marks.underlines or marks.highlights):
         return
+    # Every ruling line of the page is a candidate underline: words are looked up by
+    # height (bisect), not scanned for each line.
+    by_bottom = sorted(words, key=lambda w: w.bottom)
+    bottoms = [w.bottom for w in by_bottom]
+    tallest = max(w.size for w in words)
     for x0, x1, y in marks.underlines:
+        near = by_bottom[
+            bisect_left(bottoms, y - 0.4 * tallest) : bisect_right(bottoms, y + 0.3 * tallest)
+        ]
         # Just below the baseline: between the word's bottom and a third of its size under.
-        line = [w for w in words if w.bottom - 0.3 * w.size <= y <= w.bottom + 0.4 * w.size]
+        line = [w for w in near if w.bottom - 0.3 * w.size <= y <= w.bottom + 0.4 * w.size]
         _pick(line, x0, x1)
     for x0, top, x1, bottom in marks.highlights:
-        inside = [w for w in words if top <= w.middle <= bottom]
-        _pick(inside, x0, x1)
+        near = by_bottom[bisect_left(bottoms, top) : bisect_right(bottoms, bottom + tallest)]
+        _pick([w for w in near if top <= w.middle <= bottom], x0, x1)
 
 
 def _pick(candidates: list[Word], x0: float, x1: float) -> None:

@@ -51,6 +51,27 @@ def _returning_address(fn: Any, *argtypes: Any) -> Any:
 # Called once per character: a plain int result spares a ctypes.cast each time.
 _TEXT_OBJECT = _returning_address(pdfium_c.FPDFText_GetTextObject, ctypes.c_void_p, ctypes.c_int)
 
+
+def _taking_addresses(fn: Any, *argtypes: Any) -> Any:
+    """The same pdfium function taking plain addresses: ctypes converts an int to a
+    void pointer far faster than it checks and converts a typed pointer (per character)."""
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    assert address, "pdfium function not loaded"
+    return ctypes.CFUNCTYPE(ctypes.c_int, *argtypes)(address)
+
+
+_LOOSE_BOX = _taking_addresses(
+    pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p
+)
+_ORIGIN = _taking_addresses(
+    pdfium_c.FPDFText_GetCharOrigin,
+    ctypes.c_void_p,
+    ctypes.c_int,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+)
+_UNLIGATE = str.maketrans(LIGATURES)
+
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
@@ -150,6 +171,8 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
     tp_address = ctypes.cast(tp, ctypes.c_void_p).value
     rect = pdfium_c.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    at_rect, at_ox, at_oy = ctypes.addressof(rect), ctypes.addressof(ox), ctypes.addressof(oy)
+    loose_box, origin = _LOOSE_BOX, _ORIGIN
     fonts: dict[int, _Font] = {}
     words: list[Word] = []
     chars: list[str] = []
@@ -158,7 +181,9 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
 
     def flush() -> None:
         if chars:
-            raw = "".join(LIGATURES.get(c, c) for c in chars)
+            raw = "".join(chars)
+            if not raw.isascii():
+                raw = raw.translate(_UNLIGATE)
             mapped = map_symbol_text(w_font.name, raw)
             if mapped.strip():
                 size = w_font.size
@@ -180,11 +205,11 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
         font = fonts.get(key)
         if font is None:
             font = fonts[key] = _font(ctypes.cast(ctypes.c_void_p(key), pdfium_c.FPDF_PAGEOBJECT))
-        pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect)
+        loose_box(tp_address, i, at_rect)
         x0, x1 = rect.left - llx, rect.right - llx
         # The baseline, not the box: pdfium's "loose" box still dips for descenders
         # in some fonts, which would split "Liverpool" at the "p".
-        pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy)
+        origin(tp_address, i, at_ox, at_oy)
         y = ury - oy.value
         if chars and (
             font is not w_font

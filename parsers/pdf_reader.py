@@ -24,7 +24,6 @@ from pdfplumber.table import (
     TableSettings,
     cells_to_tables,
     edges_to_intersections,
-    intersections_to_cells,
 )
 
 from parsers.layout import (
@@ -223,8 +222,52 @@ class _BoundedFinder(TableFinder):
                 f"({across:,} across and {down:,} down)"
             )
         self.intersections = crossings
-        self.cells = intersections_to_cells(self.intersections)
+        self.cells = _cells_between(self.intersections)
         self.tables = [FoundTable(self.page, cells) for cells in cells_to_tables(self.cells)]
+
+
+Point = tuple[float, float]
+Bbox = tuple[float, float, float, float]
+
+
+def _cells_between(crossings: dict[Point, dict[str, list[dict[str, Any]]]]) -> list[Bbox]:
+    """The smallest cell at each crossing: pdfplumber's `intersections_to_cells`, with the
+    same result, found by lookup instead of by comparing every crossing with every later
+    one (a third of a page's time in pdfplumber's version)."""
+
+    def boxes(edges: list[dict[str, Any]]) -> frozenset[Bbox]:
+        return frozenset((e["x0"], e["top"], e["x1"], e["bottom"]) for e in edges)
+
+    downs = {p: boxes(e["v"]) for p, e in crossings.items()}
+    acrosses = {p: boxes(e["h"]) for p, e in crossings.items()}
+
+    def joined(a: Point, b: Point) -> bool:
+        return bool(
+            (a[0] == b[0] and downs[a] & downs[b]) or (a[1] == b[1] and acrosses[a] & acrosses[b])
+        )
+
+    points = sorted(crossings)
+    column: dict[float, list[Point]] = {}  # same x, top to bottom
+    row: dict[float, list[Point]] = {}  # same y, left to right
+    for p in points:
+        column.setdefault(p[0], []).append(p)
+        row.setdefault(p[1], []).append(p)
+    cells: list[Bbox] = []
+    for pt in points:
+        below = [b for b in column[pt[0]] if b[1] > pt[1] and joined(pt, b)]
+        right = [r for r in row[pt[1]] if r[0] > pt[0] and joined(pt, r)] if below else []
+        found = next(
+            (
+                (pt[0], pt[1], r[0], b[1])
+                for b in below
+                for r in right
+                if (r[0], b[1]) in crossings and joined((r[0], b[1]), r) and joined((r[0], b[1]), b)
+            ),
+            None,
+        )
+        if found is not None:
+            cells.append(found)
+    return cells
 
 
 def _centre_in(w: Word, bbox: tuple[float, float, float, float]) -> bool:

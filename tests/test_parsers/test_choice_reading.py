@@ -129,3 +129,27 @@ def test_multi_choice_in_capitals() -> None:
     text = "\n".join(f"☐ {o.upper() if n in (0, 2) else o}" for n, o in enumerate(CRITERIA))
     result = read_choice(text, CRITERIA, ALIASES, multi=True)
     assert result.problem is None and result.selected == [CRITERIA[0], CRITERIA[2]]
+
+
+def test_the_form_s_own_boxes_are_read_as_the_general_search_reads_them() -> None:
+    """The quick reading of untouched boxes ("☐ Yes  ☒ No") agrees with the search."""
+    from parsers.choices import as_printed, searched
+    from parsers.formdef import load_form
+
+    form = load_form("sirg-2024")
+    compared = 0
+    for f in form.fields:
+        if f.type not in ("choice", "multi-choice") or not f.options:
+            continue
+        multi = f.type == "multi-choice"
+        for sep in ("    ", "\n"):
+            for ticked in [set(), *({o} for o in f.options), set(f.options[:2])]:
+                text = sep.join(("☒ " if o in ticked else "☐ ") + o for o in f.options)
+                quick = as_printed(text, f.options, multi)
+                if len(ticked) > 1 and not multi:
+                    assert quick is None  # the search words the problem
+                    continue
+                assert quick == searched(text, f.options, form.choice_aliases, multi), text
+                compared += 1
+    assert compared > 50
+    assert as_printed("☐ YES    ☐ No", ["Yes", "No"], False) is None  # edited: searched
