@@ -27,11 +27,16 @@ class AnswerReader:
         self._placeholders = (
             re.compile("|".join(f"(?:{w})" for w in words), re.IGNORECASE) if words else None
         )
+        # A placeholder's first word: a cell without any of them has no placeholder, and
+        # the pattern (run on nearly every cell) is skipped.
+        self._first_words = tuple({p.split()[0].casefold() for p in form.placeholders if p})
 
     def clean(self, text: str) -> str:
         """Text with the form's placeholder prompts ("Click or tap here...") taken out."""
         if self._placeholders is not None:
-            text = self._placeholders.sub(" ", text)
+            folded = text.casefold()
+            if any(w in folded for w in self._first_words):
+                text = self._placeholders.sub(" ", text)
         return text.strip()
 
     def normalise(

@@ -40,7 +40,9 @@ def clean_spaces(text: str) -> str:
 
 def normalise_text(text: str) -> Normalised:
     """Trim, NFC, trim each line, drop blank lines, join lines with a newline."""
-    t = unicodedata.normalize("NFC", clean_spaces(text))
+    t = clean_spaces(text)
+    if not t.isascii():  # ASCII is already composed: most answers skip the work
+        t = unicodedata.normalize("NFC", t)
     lines = [line.strip() for line in _LINE_BREAKS.split(t)]
     joined = "\n".join(line for line in lines if line)
     return Normalised(joined) if joined else EMPTY
