@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint services clean
+.PHONY: demo review test lint services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/intake demo
+
+# The review queue on the demo's data, for this machine only (plain http on 127.0.0.1):
+# a demo officer with a new password, printed once. Stop it with Ctrl+C.
+PORT ?= 8000
+review: $(STAMP)
+	$(BIN)/intake users demo
+	@echo "Open http://127.0.0.1:$(PORT)/ and sign in as the demo officer."
+	INTAKE_REVIEW_SECURE_COOKIES=false $(BIN)/intake serve --host 127.0.0.1 --port $(PORT)
 
 services:
 	bash scripts/test-services

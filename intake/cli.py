@@ -18,6 +18,7 @@ from intake.operations_cli import register as register_operations
 from intake.referrals_cli import referrals_app
 from intake.settings import Settings, settings_table
 from intake.startup import failure_line, private_files
+from intake.users_cli import users_app
 
 SAMPLE_ROUTING = Path(__file__).resolve().parent.parent / "samples" / "routing.toml"
 
@@ -51,7 +52,6 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
-users_app = typer.Typer(help="Review queue users: add, disable, reset.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(referrals_app, name="referrals")
 
@@ -244,6 +244,10 @@ def demo() -> None:
         f"{replies} replies to referrers and {by_kind.get('alert', 0)} alerts to SIRG sent"
     )
     typer.echo(f"Outgoing mail (.eml files): {settings.outbox_mail_dir}")
+    typer.echo(
+        "To see them in the review queue: make review (adds a demo officer, prints its "
+        "password once, and serves the queue at http://127.0.0.1:8000/ on this machine only)"
+    )
 
 
 @app.command("inspect")
@@ -320,75 +324,6 @@ def serve(
     from review.server import serve as serve_review
 
     serve_review(Settings(), host, port)
-
-
-def _users_engine() -> Any:
-    from review.users import open_engine
-
-    return open_engine(Settings())
-
-
-def _new_password(password_stdin: bool) -> str:
-    if password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-def _users_do(action: Any) -> None:
-    from review.passwords import PasswordError
-    from review.users import UserError
-
-    try:
-        action()
-    except (UserError, PasswordError) as exc:
-        typer.echo(f"intake users: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name, e.g. a.smith")],
-    role: Annotated[str, typer.Option(help="viewer, officer or admin.")] = "viewer",
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    email: Annotated[
-        str, typer.Option(help="Where notes of new mail on their assigned referrals go.")
-    ] = "",
-) -> None:
-    """Add a review-queue user (asks for the password)."""
-    from review.users import add_user
-
-    password = _new_password(password_stdin)
-    _users_do(
-        lambda: typer.echo(
-            f"added {add_user(_users_engine(), name, role, password, email=email or None)}"
-        )
-    )
-
-
-@users_app.command("disable")
-def users_disable(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Stop a user signing in; their open sessions end at once."""
-    from review.users import disable_user
-
-    _users_do(lambda: disable_user(_users_engine(), name))
-    typer.echo(f"disabled {name}")
-
-
-@users_app.command("reset")
-def users_reset(
-    name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-) -> None:
-    """Set a new password for a user, lift any lock-out, end their sessions."""
-    from review.users import reset_user
-
-    password = _new_password(password_stdin)
-    _users_do(lambda: reset_user(_users_engine(), name, password))
-    typer.echo(f"new password set for {name}")
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`
