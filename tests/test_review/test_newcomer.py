@@ -106,7 +106,6 @@ def test_make_demo_then_make_review_reaches_a_signed_in_queue(clone: Path, brows
         page.fill("#password", password)
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
-        page.goto(f"{base}/referrals")
         for reference in references[:3]:
             expect(page.get_by_text(reference).first).to_be_visible()
         shot(page, "newcomer-queue.png")
