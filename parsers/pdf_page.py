@@ -178,6 +178,8 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
     rect = pdfium_c.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
     at_rect, at_ox, at_oy = ctypes.addressof(rect), ctypes.addressof(ox), ctypes.addressof(oy)
+    # The rectangle's four floats (left, top, right, bottom) read as one array view.
+    box = (ctypes.c_float * 4).from_address(at_rect)
     loose_box, origin = _LOOSE_BOX, _ORIGIN
     fonts: dict[int, _Font] = {}
     words: list[Word] = []
@@ -212,7 +214,7 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
         if font is None:
             font = fonts[key] = _font(ctypes.cast(ctypes.c_void_p(key), pdfium_c.FPDF_PAGEOBJECT))
         loose_box(tp_address, i, at_rect)
-        x0, x1 = rect.left - llx, rect.right - llx
+        x0, x1 = box[0] - llx, box[2] - llx
         # The baseline, not the box: pdfium's "loose" box still dips for descenders
         # in some fonts, which would split "Liverpool" at the "p".
         origin(tp_address, i, at_ox, at_oy)
@@ -228,7 +230,8 @@ def _words(textpage: pdfium.PdfTextPage, llx: float, ury: float) -> list[Word]:
         if not chars:
             w_x0, w_x1, w_font, base = x0, x1, font, y
         chars.append(ch)
-        w_x1 = max(w_x1, x1)
+        if x1 > w_x1:
+            w_x1 = x1
         prev_x0, prev_x1 = x0, x1
     flush()
     return words
