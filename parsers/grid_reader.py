@@ -167,9 +167,13 @@ class GridReader:
         ]
         out: list[GridRow] = []
         problems: list[Problem] = []
+        clean = self.answers.clean
         for row in rows[match.header_row + 1 :]:
             cells = self._by_column(row, cols)
-            texts = self._texts(row, cols, self.answers.clean)
+            texts = {k: " ".join(t for c in cs if (t := clean(c.text))) for k, cs in cells.items()}
+            # Only a row with a merged cell (one cell in several columns) can hold a value
+            # written across two columns: the others skip that check.
+            merged = len({c.where for c in row}) < len(row)
             if not any(texts.values()) or is_subheading(row, cols):
                 continue
             if {k: normalise_label(t) for k, t in texts.items()} in headers:
@@ -187,7 +191,7 @@ class GridReader:
                 raw, where = texts[col.key], cells[col.key][0].where
                 key = f"{grid.key}[{n}].{col.key}"
                 label = f"{grid.title} row {n} – {col.header}"
-                across = self._across(row, cols, cells[col.key], col)
+                across = self._across(row, cols, cells[col.key], col) if merged else ""
                 if raw and across:
                     # One answer merged over several columns: which it answers is a guess.
                     message = (
