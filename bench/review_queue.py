@@ -10,7 +10,9 @@ It prints figures; it is not a test. Steps:
    and request each page R times (default 30), after one warm-up request;
 3. print median and p95 milliseconds per page (first page of the queue, a filtered and
    searched page, the overdue filter, a late page, and one referral's page) against the
-   issue's target of 300 ms.
+   issue's target of 300 ms;
+4. put 20 of the referrals on a SIRG meeting's agenda and print the time to build its
+   meeting pack (Word), in-process and as a download through the app.
 
 Run from the project root:
 
@@ -51,10 +53,18 @@ from sqlalchemy import Engine, insert  # noqa: E402
 from intake.settings import Settings  # noqa: E402
 from parsers.statutory import due_dates  # noqa: E402
 from review.app import create_app  # noqa: E402
+from review.meeting_pack import meeting_pack  # noqa: E402
 from review.users import add_user  # noqa: E402
 from storage.db import make_engine, session_scope, upgrade  # noqa: E402
+from storage.meeting_papers import papers  # noqa: E402
 from storage.queue import agencies  # noqa: E402
-from storage.tables import Attachment, InboundMessage, Referral  # noqa: E402
+from storage.tables import (  # noqa: E402
+    AgendaItem,
+    Attachment,
+    InboundMessage,
+    Referral,
+    SirgMeeting,
+)
 
 TARGET_MS = 300.0
 PASSWORD = "benchmark password"
@@ -180,6 +190,42 @@ def timed(client: TestClient, path: str, repeat: int) -> list[float]:
     return times
 
 
+def meeting_of(engine: Engine, size: int) -> int:
+    """A meeting today with `size` referrals on its agenda (straight in: the pack reads any)."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as db:
+        meeting = SirgMeeting(meeting_date=now.date(), created_by="bench", created_at=now)
+        db.add(meeting)
+        db.flush()
+        assert meeting.id is not None
+        for position in range(1, size + 1):
+            db.add(
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    referral_id=position,
+                    position=position,
+                    added_by="bench",
+                    added_at=now,
+                )
+            )
+        return meeting.id
+
+
+def pack_times(engine: Engine, meeting_id: int, repeat: int) -> list[float]:
+    """Milliseconds to read a meeting's papers and write its Word pack, in-process."""
+    times = []
+    for _ in range(repeat + 1):
+        started = time.perf_counter()
+        with session_scope(engine) as db:
+            meeting = db.get(SirgMeeting, meeting_id)
+            assert meeting is not None
+            found = papers(db, meeting)
+        content = meeting_pack(found)
+        times.append((time.perf_counter() - started) * 1000)
+        assert content.startswith(b"PK")
+    return times[1:]  # the first builds python-docx's caches: a warm-up
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -234,6 +280,13 @@ def main() -> None:
             mark = "ok" if high <= TARGET_MS else "OVER"
             print(f"{name:<38} {median:>10.1f} {high:>8.1f}  {mark}")
         print(f"worst p95 {worst:.1f} ms: {'within' if worst <= TARGET_MS else 'OVER'} target")
+        size = min(20, args.n)
+        meeting_id = meeting_of(engine, size)
+        built = pack_times(engine, meeting_id, args.repeat)
+        fetched = timed(client, f"/meetings/{meeting_id}/pack.docx", args.repeat)
+        print(f"meeting pack of {size} referrals (Word)  {'median ms':>10} {'p95 ms':>8}")
+        for name, times in (("built in-process", built), ("downloaded through the app", fetched)):
+            print(f"  {name:<36} {statistics.median(times):>10.1f} {p95(times):>8.1f}")
         engine.dispose()
 
 

@@ -26,6 +26,7 @@ from storage.db import session_scope
 from storage.tables import (
     Attachment,
     InboundMessage,
+    MeetingDecision,
     MessageDismissal,
     MessageState,
     OutboxMessage,
@@ -307,6 +308,7 @@ _SEALED: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
     (ReferralCorrection, ReferralCorrection.id, (), ("before", "after")),
     (ReferralNote, ReferralNote.id, (), ("text",)),
     (MessageDismissal, MessageDismissal.message_id, (), ("reason",)),
+    (MeetingDecision, MeetingDecision.id, (), ("reason", "undo_reason")),
 )
 
 

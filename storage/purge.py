@@ -12,10 +12,12 @@ from storage.audit import record_event
 from storage.tables import (
     Attachment,
     InboundMessage,
+    MeetingDecision,
     RawMessage,
     Referral,
     ReferralCorrection,
     ReferralMessage,
+    ReferralMilestone,
     ReferralNote,
     ReferralStatusChange,
 )
@@ -86,6 +88,18 @@ def purge(session: Session, referral: Referral, actor: str, now: datetime) -> No
     for note in session.exec(select(ReferralNote).where(ReferralNote.referral_id == referral.id)):
         note.text = None
         session.add(note)
+    for decision in session.exec(
+        select(MeetingDecision).where(MeetingDecision.referral_id == referral.id)
+    ):
+        decision.reason = decision.undo_reason = None  # the decision itself stays on file
+        session.add(decision)
+    for milestone in session.exec(
+        select(ReferralMilestone).where(ReferralMilestone.referral_id == referral.id)
+    ):
+        # Who made a notification is a person's name; its date and the Panel's reference
+        # are the statutory history, which stays.
+        milestone.notified_by = milestone.clear_reason = None
+        session.add(milestone)
     for change in session.exec(
         select(ReferralStatusChange).where(ReferralStatusChange.referral_id == referral.id)
     ):

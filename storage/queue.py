@@ -7,13 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.milestones import ACTIVE, Milestone
 from storage.referrals import initials
-from storage.tables import Referral
-from storage.workflow import CLOCK_RUNNING, CLOSED
+from storage.tables import InboundMessage, MessageState, Referral, ReferralMilestone
+from storage.workflow import CLOSED, NEEDS_INFO
 
 PAGE_SIZE = 50
 
@@ -25,7 +26,7 @@ class QueueFilter:
     status: str = "open"  # "open" (not closed), "all", or a status code
     urgency: str = "all"  # "all", "urgent", "not_urgent"
     agency: str = ""
-    overdue: bool = False
+    due: str = ""  # "", "today" (a running clock is due today) or "overdue" (past due)
     assignee: str = ""  # "" anyone, "-" nobody, or a user name
     search: str = ""
     sort: str = "priority"  # "priority", "due", "received", "reference"
@@ -48,6 +49,7 @@ class QueueRow:
     assigned_to: str | None
     new_mail: bool = False  # a follow-up no officer has opened yet
     child: str = ""  # the child's initials ("L.K."), so two referrals for one child show
+    decision_date: date | None = None  # a decision stops clocks that are not owed
 
 
 _QUEUE_COLUMNS = (
@@ -62,12 +64,41 @@ _QUEUE_COLUMNS = (
     col(Referral.complete),
     col(Referral.assigned_to),
     col(Referral.new_mail),
+    col(Referral.decision_date),
     col(Referral.child_name),  # made initials at once: the row never holds the name
 )
 
 
 def _queue_row(values: Sequence[Any]) -> QueueRow:
-    return replace(QueueRow(*values[:-1]), child=initials(values[-1]))
+    return replace(QueueRow(*values[:-2]), decision_date=values[-2], child=initials(values[-1]))
+
+
+def _running(kind: Milestone) -> ColumnElement[bool]:
+    """The clock of `kind` runs: work is still owed and its date is not recorded."""
+    recorded = (
+        sa_select(col(ReferralMilestone.id))
+        .where(
+            col(ReferralMilestone.referral_id) == col(Referral.id),
+            col(ReferralMilestone.kind) == kind,
+            col(ReferralMilestone.cleared_at).is_(None),
+        )
+        .exists()
+    )
+    return and_(col(Referral.status).in_(ACTIVE), ~recorded)
+
+
+def _clock_due(today: date, overdue: bool) -> ColumnElement[bool]:
+    """Some running clock is past due (`overdue`) or due today. Ofsted's clock has the
+    Panel's due date."""
+
+    panel, rapid = col(Referral.panel_due), col(Referral.rapid_review_due)
+    panel_due = panel < today if overdue else panel == today
+    rapid_due = rapid < today if overdue else rapid == today
+    return or_(
+        and_(_running(Milestone.PANEL_NOTIFIED), panel_due),
+        and_(_running(Milestone.OFSTED_NOTIFIED), panel_due),
+        and_(_running(Milestone.RAPID_REVIEW_COMPLETED), rapid_due),
+    )
 
 
 def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
@@ -82,9 +113,10 @@ def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
         where.append(col(Referral.urgent).is_(False))
     if flt.agency:
         where.append(col(Referral.referrer_agency) == flt.agency)
-    if flt.overdue:
-        where.append(col(Referral.status).in_(CLOCK_RUNNING))
-        where.append(or_(col(Referral.panel_due) < today, col(Referral.rapid_review_due) < today))
+    if flt.due == "overdue":
+        where.append(_clock_due(today, overdue=True))
+    elif flt.due == "today":
+        where.append(_clock_due(today, overdue=False))
     if flt.assignee == "-":
         where.append(col(Referral.assigned_to).is_(None))
     elif flt.assignee:
@@ -105,7 +137,7 @@ def _conditions(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
 def _order(sort: str) -> list[Any]:
     # Within each order, referrals whose clock still runs come before decided ones: a
     # decision made last month must not sit above a referral due tomorrow.
-    stopped = case((col(Referral.status).in_(CLOCK_RUNNING), 0), else_=1)
+    stopped = case((col(Referral.status).in_(ACTIVE), 0), else_=1)
     if sort == "due":
         return [stopped, col(Referral.panel_due).asc().nulls_last(), col(Referral.id)]
     if sort == "received":
@@ -165,8 +197,35 @@ class ExportRow:
 def queue_export(session: Session, flt: QueueFilter, today: date) -> list[ExportRow]:
     """Every referral matching the queue's filter, in its order (no paging)."""
     rows = session.execute(
-        sa_select(*_QUEUE_COLUMNS, col(Referral.decision_date))
-        .where(*_conditions(flt, today))
-        .order_by(*_order(flt.sort))
+        sa_select(*_QUEUE_COLUMNS).where(*_conditions(flt, today)).order_by(*_order(flt.sort))
     ).all()
-    return [ExportRow(_queue_row(row[:-1]), row[-1]) for row in rows]
+    return [ExportRow(row, row.decision_date) for row in map(_queue_row, rows)]
+
+
+@dataclass(frozen=True)
+class WorkCounts:
+    """The dashboard's work list: how many referrals wait for each kind of attention."""
+
+    due_today: int
+    overdue: int
+    unassigned: int
+    needs_info: int
+    quarantined: int  # messages, not referrals: held for a person
+
+
+def work_counts(session: Session, today: date) -> WorkCounts:
+    """Counts of open referrals as the queue's filters find them, so each count matches
+    the list its link opens; and the messages in quarantine."""
+
+    def count(flt: QueueFilter) -> int:
+        where = _conditions(flt, today)
+        return int(session.exec(select(func.count()).select_from(Referral).where(*where)).one())
+
+    held = select(func.count()).where(col(InboundMessage.state) == MessageState.QUARANTINED)
+    return WorkCounts(
+        due_today=count(QueueFilter(due="today")),
+        overdue=count(QueueFilter(due="overdue")),
+        unassigned=count(QueueFilter(assignee="-")),
+        needs_info=count(QueueFilter(status=NEEDS_INFO)),
+        quarantined=int(session.exec(held.select_from(InboundMessage)).one()),
+    )

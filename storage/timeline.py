@@ -47,6 +47,8 @@ KIND_WORDS = {
     "new_mail": "note of new mail to the officer or team",
     "officer_ask": "officer asked for information",
     "officer_email": "officer email to the referrer",
+    "decision": "SIRG's decision",
+    "decision_withdrawn": "SIRG's decision withdrawn",
 }
 
 

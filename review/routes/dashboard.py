@@ -1,5 +1,6 @@
-"""The dashboard: referrals a month by agency and by SIRG decision, and how long SIRG
-took to decide against the 15-working-day clock. Counts only: no names, no records."""
+"""The dashboard: a work list (due today, overdue, unassigned, awaiting information, in
+quarantine), then referrals a month by agency and by SIRG decision, and how long SIRG took
+to decide against the 15-working-day clock. Counts only: no names, no records."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from review.routes import DbEngine, Now
 from storage import users
 from storage.db import session_scope
 from storage.insights import DashboardRow, dashboard_rows
+from storage.queue import work_counts
 from storage.workflow import DECISIONS, record_event, status_label
 
 router = APIRouter()
@@ -142,12 +144,13 @@ def dashboard(
     now: Now,
     user: Annotated[SignedIn, require(users.VIEWER)],
 ) -> HTMLResponse:
-    """Counts of the last twelve months, as charts and as tables."""
+    """The work waiting now, then counts of the last twelve months (charts and tables)."""
     today = uk_today(now)
     months = last_months(today)
     first = datetime.combine(date(months[0][0], months[0][1], 1), time.min, tzinfo=UK)
     with session_scope(engine) as db:
         rows = dashboard_rows(db, since=first)
+        work = work_counts(db, today)
         record_event(db, user.name, "dashboard", 0, "viewed", now)
     labels = [month_label(m) for m in months]
     agencies = Table(
@@ -182,6 +185,7 @@ def dashboard(
     return page(
         request,
         "dashboard.html",
+        work=work,
         since=first.date(),
         total=len(rows),
         tables=[

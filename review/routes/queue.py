@@ -12,20 +12,32 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from review.auth import SignedIn, require
-from review.days import UK, Due, due, uk_today
+from review.days import UK, Due, uk_today
 from review.render import page
 from review.routes import DbEngine, Now
 from review.spreadsheet import csv_cell
+from review.statutory import queue_due
 from storage import users
 from storage.db import session_scope
+from storage.milestones import Milestone, clocks_for
 from storage.queue import PAGE_SIZE, QueueFilter, QueueRow, agencies, queue_export, queue_page
-from storage.workflow import CLOCK_RUNNING, STATUSES, record_event, status_label
+from storage.workflow import STATUSES, record_event, status_label
 
 router = APIRouter()
 
 # Filters worth keeping in the audit log; the search box is left out: people type
 # children's names into it, and the audit log is kept long after a referral is purged.
-AUDITED_FILTERS = ("status", "urgency", "agency", "overdue", "assignee", "sort", "page")
+AUDITED_FILTERS = (
+    "status",
+    "urgency",
+    "agency",
+    "due",
+    "overdue",
+    "assignee",
+    "assigned",
+    "sort",
+    "page",
+)
 
 
 def audited_query(request: Request) -> str | None:
@@ -43,6 +55,10 @@ SORTS = {
     "reference": "Reference",
 }
 URGENCY = {"all": "Any urgency", "urgent": "Urgent", "not_urgent": "Not urgent"}
+DUE = {"": "Any", "today": "Due today", "overdue": "Overdue"}
+
+
+PANEL, OFSTED = Milestone.PANEL_NOTIFIED, Milestone.OFSTED_NOTIFIED
 
 
 @dataclass(frozen=True)
@@ -52,14 +68,17 @@ class Line:
     row: QueueRow
     panel: Due
     rapid: Due
+    ofsted: Due | None = None  # shown apart only when it stands apart from the Panel's
 
 
 def _filter(
     status: str = "open",
     urgency: str = "all",
     agency: str = "",
+    due: str = "",
     overdue: str = "",
     assignee: str = "",
+    assigned: str = "",
     q: Annotated[str, Query(max_length=200)] = "",
     sort: str = "priority",
     page: int = 1,
@@ -70,8 +89,10 @@ def _filter(
         status=status if status in ("open", "all", *STATUSES) else "open",
         urgency=urgency if urgency in URGENCY else "all",
         agency=agency.strip()[:300],
-        overdue=overdue in ("1", "on", "true"),
-        assignee=assignee.strip()[:100],
+        # ?overdue=1 is the older spelling of ?due=overdue (bookmarks keep working).
+        due="overdue" if overdue in ("1", "on", "true") else due if due in DUE else "",
+        # ?assigned=none is another spelling of ?assignee=- (nobody), for links by hand.
+        assignee="-" if assigned == "none" else assignee.strip()[:100],
         search=q.strip()[:200],
         sort=sort if sort in SORTS else "priority",
         page=max(1, min(page, 100_000)),
@@ -90,21 +111,27 @@ def inbox(
     today = uk_today(now)
     with session_scope(engine) as db:
         rows, total = queue_page(db, flt, today)
+        clocks = clocks_for(db, rows, today)
         agency_names = agencies(db)
         people = users.assignable(db)
         # Every look at the queue is audited; the query says what was searched for.
         record_event(db, user.name, "queue", 0, "viewed", now, audited_query(request))
     lines = []
     for row in rows:
-        running = row.status in CLOCK_RUNNING
+        panel, ofsted = clocks[row.id][PANEL], clocks[row.id][OFSTED]
         lines.append(
-            Line(row, due(row.panel_due, today, running), due(row.rapid_review_due, today, running))
+            Line(
+                row,
+                queue_due(panel),
+                queue_due(clocks[row.id][Milestone.RAPID_REVIEW_COMPLETED]),
+                queue_due(ofsted) if ofsted.running != panel.running else None,
+            )
         )
     params = {
         "status": flt.status,
         "urgency": flt.urgency,
         "agency": flt.agency,
-        "overdue": "1" if flt.overdue else "",
+        "due": flt.due,
         "assignee": flt.assignee,
         "q": flt.search,
         "sort": flt.sort,
@@ -126,6 +153,7 @@ def inbox(
         people=people,
         sorts=SORTS,
         urgencies=URGENCY,
+        dues=DUE,
         today=today,
         filtered=flt != QueueFilter(sort=flt.sort, page=flt.page),
         csv_url="/export.csv" + ("?" + urlencode(kept) if kept else ""),

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from review.auth import SignedIn, require
-from review.days import due, uk_today
+from review.days import uk_today
 from review.document import document_view
 from review.record import (
     clean_value,
@@ -33,13 +33,14 @@ from review.routes import (
     shown_inline,
 )
 from review.routes.conversation import conversation_view, eml_response
+from review.statutory import statutory_card
 from storage import purge as purging
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
 from storage.messages import attachment_bytes
 from storage.tables import Attachment
-from storage.workflow import CLOCK_RUNNING, DECISIONS, TRANSITIONS, WorkflowError, record_event
+from storage.workflow import DECISIONS, TRANSITIONS, WorkflowError, record_event
 
 router = APIRouter()
 
@@ -91,6 +92,7 @@ def referral_page(
         ]
         record_event(db, user.name, "referral", referral.id, "viewed", now)
         talk = conversation_view(db, referral)
+        statutory = statutory_card(request, db, referral, uk_today(now))
         if referral.new_mail and user.can(users.OFFICER):
             referral.new_mail = False  # an officer has now seen the new mail
             db.add(referral)
@@ -111,7 +113,6 @@ def referral_page(
         and shown_inline(_attachment_content(engine, referral.attachment_id), True)
     )
     today = uk_today(now)
-    running = referral.status in CLOCK_RUNNING
     return page(
         request,
         "referral.html",
@@ -129,8 +130,7 @@ def referral_page(
         duplicates=duplicates,
         next_statuses=TRANSITIONS.get(referral.status, ()),
         decisions=DECISIONS,
-        panel=due(referral.panel_due, today, running),
-        rapid=due(referral.rapid_review_due, today, running),
+        statutory=statutory,
         today=today,
         can_work=user.can(users.OFFICER),
         is_admin=user.can(users.ADMIN),

@@ -206,3 +206,27 @@ def rejected_scan(site: Site, uid: str, attach_scan: bool = True) -> int:
         assert db.exec(select(Referral).where(Referral.message_id == row.id)).first() is None
     assert row.id is not None
     return row.id
+
+
+# axe-core 4.14.1 (vendor/axe-core, MPL-2.0): WCAG 2.0, 2.1 and 2.2 rules, levels A and AA.
+AXE_JS = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's WCAG 2.2 AA violations on the page as it stands, one line each (the
+    page's context needs bypass_csp: the app allows no script at all)."""
+    page.add_script_tag(content=AXE_JS)
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        WCAG_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']} – {v['help']}"
+        for v in result["violations"]
+    ]
+
+
+def queue_references(html: str) -> list[str]:
+    """The references of a queue page, in the order shown."""
+    return re.findall(r'<td class="ref nowrap"[^>]*><a href="/referrals/([^"]+)">', html)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port
 from test_review_browser import expect, shot
+
+from servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"

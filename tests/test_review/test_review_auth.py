@@ -25,6 +25,10 @@ PATH_VALUES = {
     "name": "olly",
     "message_id": "1",
     "attachment_id": "1",
+    "meeting_id": "1",
+    "item_id": "1",
+    "decision_id": "1",
+    "kind": "panel_notified",
 }
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from review_support import PASSWORD, Clock, Site, add_referral, login, rejected_scan, token
+from review_support import (
+    PASSWORD,
+    Clock,
+    Site,
+    add_referral,
+    login,
+    queue_references,
+    rejected_scan,
+    token,
+)
 from sqlmodel import select
 
 from intake.settings import Settings
@@ -41,9 +49,7 @@ def test_queue_search_and_work_on_postgresql(postgres_url: str, tmp_path: Path) 
         assert login(client, "olly").status_code == 303
 
         def refs(query: str) -> list[str]:
-            return re.findall(
-                r'<td class="ref nowrap"><a href="/referrals/([^"]+)">', client.get(query).text
-            )
+            return queue_references(client.get(query).text)
 
         assert refs("/") == ["SIRG-2026-0002", "SIRG-2026-0001"]  # urgent first; closed hidden
         assert refs("/?status=all&sort=due") == [

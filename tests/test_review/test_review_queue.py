@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from review_support import Site, add_referral
+from review_support import Site, add_referral, queue_references
 from sqlmodel import select
 
 from review.days import due, working_days_between
@@ -13,14 +13,10 @@ from storage.db import session_scope
 from storage.tables import AuditEvent
 
 
-def references(html: str) -> list[str]:
-    return re.findall(r'<td class="ref nowrap"><a href="/referrals/([^"]+)">', html)
-
-
 def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
     page = site.client("vera").get("/")
     assert page.status_code == 200
-    refs = references(page.text)
+    refs = queue_references(page.text)
     assert len(refs) == 5
     rows = page.text.split('<tr class="')[1:]
     urgent = ["is-urgent" in row.split('"')[0] for row in rows[: len(refs)]]
@@ -33,7 +29,9 @@ def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
 def test_each_row_shows_the_childs_initials_never_the_name(site: Site) -> None:
     page = site.client("vera").get("/")
     cells = re.findall(
-        r'<td class="ref nowrap">.*?</td>\s*<td class="nowrap">([^<]*)</td>', page.text
+        r'<td class="ref nowrap"[^>]*>.*?</td>\s*'
+        r'<td class="nowrap" data-label="Child">([^<]*)</td>',
+        page.text,
     )
     assert "L.M.K." in cells  # Lily-Mae Kavanagh, the police sample
     assert "Kavanagh" not in page.text and "Lily-Mae" not in page.text
@@ -56,7 +54,7 @@ def test_a_new_urgent_referral_due_soonest_is_at_the_top(site: Site) -> None:
         panel_due=date(2019, 1, 2),
         status="decision_plr",
     )
-    refs = references(site.client("vera").get("/").text)
+    refs = queue_references(site.client("vera").get("/").text)
     assert refs[0] == "SIRG-2026-0100"
     assert refs.index("SIRG-2026-0101") > refs.index("SIRG-2026-0001")  # routine after urgent
     assert (
@@ -75,7 +73,7 @@ def test_filters_and_search(site: Site) -> None:
     client = site.client("vera")
 
     def refs(query: str) -> list[str]:
-        return references(client.get("/?" + query).text)
+        return queue_references(client.get("/?" + query).text)
 
     assert refs("q=zebedee") == ["SIRG-2026-0200"]  # child's name, any case
     assert refs("q=OPHELIA") == ["SIRG-2026-0200"]  # referrer
@@ -111,7 +109,7 @@ def test_overdue_and_days_left(site: Site) -> None:
         rapid_review_due=date(2026, 12, 9),
     )
     client = site.client("vera")
-    assert references(client.get("/?overdue=1").text) == ["SIRG-2026-0300"]
+    assert queue_references(client.get("/?overdue=1").text) == ["SIRG-2026-0300"]
     page = client.get("/?q=SIRG-2026-030").text
     assert '<span class="days late">2 working days overdue</span>' in page
     assert '<span class="days late">1 working day left</span>' in page  # tomorrow: red
@@ -135,14 +133,14 @@ def test_paging_fifty_to_a_page(site: Site) -> None:
         add_referral(site.engine, f"SIRG-2025-{n:04d}", panel_due=date(2025, 1, 1))
     client = site.client("vera")
     first = client.get("/?sort=reference")
-    assert len(references(first.text)) == 50
+    assert len(queue_references(first.text)) == 50
     assert "Showing 1–50 of 125" in first.text
     assert "Page 1 of 3" in first.text
     last = client.get("/?sort=reference&page=3")
-    assert len(references(last.text)) == 25
-    assert references(last.text)[-1] == "SIRG-2026-0005"
+    assert len(queue_references(last.text)) == 25
+    assert queue_references(last.text)[-1] == "SIRG-2026-0005"
     assert "Previous" in last.text and "Next" not in last.text
-    assert references(client.get("/?page=99").text) == []
+    assert queue_references(client.get("/?page=99").text) == []
 
 
 def test_each_look_at_the_queue_is_audited_without_the_search_text(site: Site) -> None:

@@ -52,7 +52,8 @@ def test_the_record_is_laid_out_by_the_form_with_provenance_and_flags(site: Site
     assert 'href="/referrals/SIRG-2026-0004/document"' in text
     assert 'href="/referrals/SIRG-2026-0004/email"' in text
     assert "Replies and alerts sent (1)" in text  # no routing file here: no alerts
-    assert "<td>needs info</td>" in text and 'class="status-sent">sent' in text
+    assert '<td data-label="What">needs info</td>' in text
+    assert 'class="status-sent" data-label="Status">sent' in text
 
 
 def test_html_in_a_parsed_value_is_shown_as_text(site: Site) -> None:
@@ -296,7 +297,10 @@ def test_assign_and_move_along_the_workflow(site: Site) -> None:
         ("ready_for_sirg", "decision_rapid_review", "criteria met"),
     ]
     page = client.get(base).text
-    assert "Decision: Rapid Review" in page and "clock stopped" in page
+    # A Rapid Review decision means the Panel must be told: its clock runs on until the
+    # notification is recorded (issue #14), where it used to stop at the decision.
+    assert "Decision: Rapid Review" in page
+    assert re.search(r"Due in \d+ working days?|Due today|Overdue by", page)
     assert [a for a, _ in events(site, "olly") if a in ("assigned", "status changed")] == [
         "assigned",
         "status changed",
@@ -326,7 +330,7 @@ def test_the_audit_log_shows_who_did_what_and_exports_csv(site: Site) -> None:
     page = admin.get("/audit?actor=olly")
     assert page.status_code == 200
     for action in ("login", "viewed", "assigned", "downloaded document"):
-        assert f"<td>{action}</td>" in page.text
+        assert f'<td data-label="What">{action}</td>' in page.text
     assert '<a href="/referrals/SIRG-2026-0002">SIRG-2026-0002</a>' in page.text
     export = admin.get("/audit.csv")
     assert export.headers["content-type"].startswith("text/csv")
