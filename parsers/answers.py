@@ -29,14 +29,16 @@ class AnswerReader:
         )
         # A placeholder's first word: a cell without any of them has no placeholder, and
         # the pattern (run on nearly every cell) is skipped.
-        self._first_words = tuple({p.split()[0].casefold() for p in form.placeholders if p})
+        firsts = sorted({p.split()[0] for p in form.placeholders if p.strip()})
+        self._first_words = (
+            re.compile("|".join(re.escape(w) for w in firsts), re.IGNORECASE) if firsts else None
+        )
 
     def clean(self, text: str) -> str:
         """Text with the form's placeholder prompts ("Click or tap here...") taken out."""
-        if self._placeholders is not None:
-            folded = text.casefold()
-            if any(w in folded for w in self._first_words):
-                text = self._placeholders.sub(" ", text)
+        if self._first_words is not None and self._first_words.search(text):
+            assert self._placeholders is not None
+            text = self._placeholders.sub(" ", text)
         return text.strip()
 
     def normalise(

@@ -312,8 +312,10 @@ def _cached_label(text: str) -> str:
 
 
 def _normalise_label(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = text
+    if not t.isascii():  # accents and compatibility forms only outside ASCII
+        t = unicodedata.normalize("NFKD", t)
+        t = "".join(c for c in t if not unicodedata.combining(c))
     t = t.translate(_QUOTES).casefold().replace("&", " and ")
     # Apostrophes join ("child's" -> "childs") so "Childs name" still matches.
     t = t.replace("'", "")

@@ -33,9 +33,12 @@ _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u2002\u2003\t"), " ")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\v\f\x85]")
 
 
+_CLEAN = {**_INVISIBLE, **_SPACES}
+
+
 def clean_spaces(text: str) -> str:
     """Remove invisible characters and turn odd spaces (NBSP, tab) into plain spaces."""
-    return text.translate(_INVISIBLE).translate(_SPACES)
+    return text.translate(_CLEAN)
 
 
 def normalise_text(text: str) -> Normalised:
