@@ -270,6 +270,10 @@ def main() -> None:
             "queue, one agency, all statuses": "/?status=all&" + urlencode({"agency": agency}),
             "queue, page 40 of all": "/?status=all&page=40",
             "one referral's page": f"/referrals/{first_ref.group(1)}",
+            "dashboard: work list and 12 months": "/dashboard",
+            "queue, due today (from the work list)": "/?due=today",
+            "quarantine": "/quarantine",
+            "meetings": "/meetings",
         }
         print(f"{'page':<38} {'median ms':>10} {'p95 ms':>8}  target {TARGET_MS:.0f} ms")
         worst = 0.0
