@@ -36,6 +36,7 @@ from review.routes import (
     conversation,
     dashboard,
     decisions,
+    duplicates,
     keying,
     meetings,
     milestones,
@@ -141,6 +142,7 @@ def create_app(
         meetings,
         decisions,
         milestones,
+        duplicates,
         audit,
         admin,
     ):

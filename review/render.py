@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from review.days import UK
+from review.phones import spaced_phone
 from storage.workflow import STATUSES, status_label
 
 HERE = Path(__file__).parent
@@ -82,13 +83,26 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def birth_date(value: date | None) -> str:
+    """'12 Jun 2015': a date of birth without the weekday, which says nothing about a child."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
 def shown_value(value: Any, kind: str) -> str:
-    """A value for reading: dates the UK way ('Wed 12 Jun 2024'), lists one per line."""
+    """A value for reading: dates the UK way ('Wed 12 Jun 2024'), phones spaced ('0151 496
+    0777'; stored as digits), lists one per line."""
     if kind == "date" and isinstance(value, str):
         try:
             return uk_date(date.fromisoformat(value))
         except ValueError:
             return value
+    if kind == "phone":
+        if isinstance(value, str):
+            return spaced_phone(value)
+        if isinstance(value, list):
+            return "\n".join(spaced_phone(str(v)) for v in value)
     return value_text(value)
 
 
@@ -106,6 +120,7 @@ def filesize(size: int | None) -> str:
 env.filters.update(
     uk_datetime=uk_datetime,
     uk_date=uk_date,
+    birth_date=birth_date,
     status_label=status_label,
     where_label=where_label,
     anchor=anchor,

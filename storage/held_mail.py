@@ -1,4 +1,5 @@
-"""What an officer may read of a held email: sender, subject, first lines and file names."""
+"""What an officer may read of a held email: sender, subject, first lines and file names,
+or (to key a referral from it) the whole of its text."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from storage.tables import InboundMessage, RawMessage
 MAX_PARSE_BYTES = 15 * 1024 * 1024
 FIRST_LINES = 10
 MAX_LINE = 300  # characters of one line shown; a one-line HTML body would fill the page
-MAX_TEXT = 20_000  # characters of body text looked at for the first lines
+MAX_TEXT = 20_000  # characters of body text looked at, or shown whole to key from
 MAX_FIELD = 300  # characters of a subject or sender shown
 MAX_FILES = 50  # files listed; an email with more says so
 
@@ -107,9 +108,9 @@ def _decoded(part: Message) -> str:
     return data[: MAX_TEXT * 4].decode("utf-8", "replace") if isinstance(data, bytes) else ""
 
 
-def _body(message: EmailMessage) -> tuple[str, bool]:
-    """The email's own words and whether they came from HTML (tags removed, never shown
-    as HTML: the page escapes them like any other text)."""
+def _whole_body(message: EmailMessage) -> tuple[str, bool]:
+    """The email's own words, uncut (but bounded by `_decoded`), and whether they came
+    from HTML (tags removed, never shown as HTML: the page escapes them like any text)."""
     try:
         part = message.get_body(("plain", "html"))
     except (LookupError, ValueError, TypeError, AttributeError):
@@ -122,6 +123,11 @@ def _body(message: EmailMessage) -> tuple[str, bool]:
         text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
         text = re.sub(r"(?i)<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", "\n", text)
         text = html.unescape(re.sub(r"(?s)<[^>]*>", " ", text))
+    return text, from_html
+
+
+def _body(message: EmailMessage) -> tuple[str, bool]:
+    text, from_html = _whole_body(message)
     return text[:MAX_TEXT], from_html
 
 
@@ -218,3 +224,70 @@ def headline(session: Session, message_id: int) -> MailHeadline | None:
     if not raw or raw.startswith(DEFANGED_MARK):
         return None
     return headline_of(raw)
+
+
+@dataclass(frozen=True)
+class MailText:
+    """A stored email as an officer keys a referral from it: who, what, when, and its text
+    in full (up to MAX_TEXT characters), still plain text for the page to escape."""
+
+    sender: str
+    subject: str
+    received_at: datetime
+    text: str
+    cut: bool  # the text goes on past MAX_TEXT characters
+    from_html: bool
+    note: str = ""  # why the text is not shown (too big to open whole)
+
+    @property
+    def limit(self) -> int:
+        """The most characters of text shown (for the page's note when `cut`)."""
+        return MAX_TEXT
+
+
+def _readable(text: str) -> str:
+    """Body text keeping its lines: control and format characters (a bidi override could
+    make a name read backwards) become spaces, runs of blank lines become one."""
+    lines: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        shown = "".join(
+            " " if unicodedata.category(ch)[0] == "C" and ch != "\t" else ch for ch in line
+        ).rstrip()
+        if shown or (lines and lines[-1]):
+            lines.append(shown)
+    return "\n".join(lines).strip("\n")
+
+
+def read_mail_text(session: Session, message_id: int) -> MailText | None:
+    """A stored email's whole text for keying a referral from it; None when it is not
+    kept or held a virus (an infected email is never parsed)."""
+    row = session.get(InboundMessage, message_id)
+    stored = session.get(RawMessage, message_id)
+    if row is None or stored is None or not stored.content:
+        return None
+    raw = crypto.unseal(stored.content)
+    if not raw or raw.startswith(DEFANGED_MARK):
+        return None
+    if len(raw) > MAX_PARSE_BYTES:
+        headers = parse_headers(raw)
+        note = "This email is too big to open here: download it to read the text."
+        return MailText(
+            _sender(headers) or (row.sender or ""),
+            _clean(_field(headers, "Subject"), MAX_FIELD),
+            row.received_at,
+            "",
+            False,
+            False,
+            note,
+        )
+    message = parse_message(raw)
+    text, from_html = _whole_body(message)
+    text = _readable(text)
+    return MailText(
+        sender=_sender(message) or (row.sender or ""),
+        subject=_clean(_field(message, "Subject"), MAX_FIELD),
+        received_at=row.received_at,
+        text=text[:MAX_TEXT],
+        cut=len(text) > MAX_TEXT,
+        from_html=from_html,
+    )

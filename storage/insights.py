@@ -156,6 +156,7 @@ def possible_duplicates(session: Session, referral: Referral) -> list[Referral]:
         col(Referral.id) != referral.id,
         col(Referral.child_name).is_not(None),
         col(Referral.purged_at).is_(None),
+        col(Referral.duplicate_of_id).is_(None),  # already merged: it is not a question now
     )
     if referral.child_dob is not None:
         query = query.where(

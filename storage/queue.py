@@ -48,8 +48,12 @@ class QueueRow:
     complete: bool
     assigned_to: str | None
     new_mail: bool = False  # a follow-up no officer has opened yet
-    child: str = ""  # the child's initials ("L.K."), so two referrals for one child show
+    # The child's name for officers and admins, initials ("L.K.") for viewers and exports:
+    # enough to see two referrals for one child without listing the name to everyone.
+    child: str = ""
     decision_date: date | None = None  # a decision stops clocks that are not owed
+    born: date | None = None  # the full date of birth, only where the name is shown
+    born_year: int | None = None  # all a viewer's row holds of the date of birth
 
 
 _QUEUE_COLUMNS = (
@@ -65,12 +69,18 @@ _QUEUE_COLUMNS = (
     col(Referral.assigned_to),
     col(Referral.new_mail),
     col(Referral.decision_date),
-    col(Referral.child_name),  # made initials at once: the row never holds the name
+    # Made initials at once unless names are wanted: a viewer's row never holds the name.
+    col(Referral.child_name),
+    col(Referral.child_dob),
 )
 
 
-def _queue_row(values: Sequence[Any]) -> QueueRow:
-    return replace(QueueRow(*values[:-2]), decision_date=values[-2], child=initials(values[-1]))
+def _queue_row(values: Sequence[Any], names: bool = False) -> QueueRow:
+    *columns, decided, name, born = values
+    row = replace(QueueRow(*columns), decision_date=decided, born_year=born.year if born else None)
+    if names:
+        return replace(row, child=name or "", born=born)
+    return replace(row, child=initials(name))
 
 
 def _running(kind: Milestone) -> ColumnElement[bool]:
@@ -155,9 +165,15 @@ def _order(sort: str) -> list[Any]:
 
 
 def queue_page(
-    session: Session, flt: QueueFilter, today: date, page_size: int = PAGE_SIZE
+    session: Session,
+    flt: QueueFilter,
+    today: date,
+    page_size: int = PAGE_SIZE,
+    *,
+    names: bool = False,
 ) -> tuple[list[QueueRow], int]:
-    """One page of the queue and the number of rows matching in all."""
+    """One page of the queue and the number of rows matching in all; with `names`, each
+    row holds the child's name and date of birth (for officers and admins)."""
     where = _conditions(flt, today)
     total = session.exec(select(func.count()).select_from(Referral).where(*where)).one()
     page = max(flt.page, 1)
@@ -169,7 +185,7 @@ def queue_page(
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()
-    return [_queue_row(row) for row in rows], int(total)
+    return [_queue_row(row, names) for row in rows], int(total)
 
 
 def agencies(session: Session) -> list[str]:
@@ -195,7 +211,8 @@ class ExportRow:
 
 
 def queue_export(session: Session, flt: QueueFilter, today: date) -> list[ExportRow]:
-    """Every referral matching the queue's filter, in its order (no paging)."""
+    """Every referral matching the queue's filter, in its order (no paging); rows hold
+    initials only, whoever asks: the export leaves the building in meeting packs."""
     rows = session.execute(
         sa_select(*_QUEUE_COLUMNS).where(*_conditions(flt, today)).order_by(*_order(flt.sort))
     ).all()

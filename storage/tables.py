@@ -44,6 +44,7 @@ class LinkHow(StrEnum):
     REPLY = "reply"  # its In-Reply-To/References name a message of the referral
     SUBJECT = "subject"  # the reference in its subject, from someone already on the thread
     BY_HAND = "by_hand"  # an officer linked it
+    MERGED = "merged"  # it was in a referral an officer merged into this one
 
 
 class LinkEffect(StrEnum):
@@ -54,6 +55,7 @@ class LinkEffect(StrEnum):
     SIBLING = "sibling"  # a form for another child: a new referral, linked to this one
     FOLLOW_UP = "follow_up"  # other documents or text, added to the timeline
     AUTOMATIC = "automatic"  # an auto-reply or bounce about the referral, never answered
+    MERGED = "merged"  # brought over from a duplicate referral merged into this one
 
 
 class InboundMessage(SQLModel, table=True):
@@ -198,6 +200,12 @@ class Referral(SQLModel, table=True):
         default=None, foreign_key="referral.id", description="Made from a follow-up to this one"
     )
     new_mail: bool = Field(default=False, description="A follow-up no officer has opened yet")
+    duplicate_of_id: int | None = Field(
+        default=None,
+        foreign_key="referral.id",
+        index=True,
+        description="Merged into this referral (a ReferralMerge says when, by whom, why)",
+    )
 
 
 class ReferralMessage(SQLModel, table=True):
@@ -331,51 +339,6 @@ class ReferralStatusChange(SQLModel, table=True):
     at: datetime
 
 
-class SirgMeeting(SQLModel, table=True):
-    """A SIRG meeting: the day it sits, and where and when (free text, no personal data)."""
-
-    __tablename__ = "sirg_meeting"
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_date: date = Field(index=True)
-    time_note: str | None = Field(default=None, max_length=100, description="e.g. 10:00–12:00")
-    place_note: str | None = Field(default=None, max_length=300, description="room or call")
-    created_by: str = Field(max_length=100)
-    created_at: datetime
-
-
-class AgendaItem(SQLModel, table=True):
-    """A referral on a meeting's agenda, in order (a referral is on an agenda once)."""
-
-    __tablename__ = "agenda_item"
-    __table_args__ = (UniqueConstraint("meeting_id", "referral_id", name="uq_agenda_item"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(foreign_key="sirg_meeting.id", index=True)
-    referral_id: int = Field(foreign_key="referral.id", index=True)
-    position: int = Field(description="Order on the agenda, from 1")
-    added_by: str = Field(max_length=100)
-    added_at: datetime
-
-
-class MeetingDecision(SQLModel, table=True):
-    """A decision the chair recorded in a meeting; the referral's status follows it. The
-    reasons are sealed like case notes (they may name people); an undo keeps the row."""
-
-    __tablename__ = "meeting_decision"
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(foreign_key="sirg_meeting.id", index=True)
-    referral_id: int = Field(foreign_key="referral.id", index=True)
-    decision: str = Field(max_length=30, description="the decision's status code")
-    reason: Any = Field(sa_column=Column(SealedJSON, nullable=True))
-    decided_by: str = Field(max_length=100)
-    decided_at: datetime
-    undone_by: str | None = Field(default=None, max_length=100)
-    undone_at: datetime | None = None
-    undo_reason: Any = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
-
-
 class WorkerHeartbeat(SQLModel, table=True):
     """How the worker of one mailbox is doing: for `intake status`, /health and the
     dead-man alert (which is sent once per incident, not at every poll)."""
@@ -416,25 +379,10 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = None
 
 
-class ReferralMilestone(SQLModel, table=True):
-    """A statutory milestone reached (National Panel or Ofsted notified, Rapid Review
-    completed). Rows, not referral columns: a correction clears the row it replaces and
-    keeps it, so what was first recorded, and why it changed, stays on file."""
-
-    __tablename__ = "referral_milestone"
-
-    id: int | None = Field(default=None, primary_key=True)
-    referral_id: int = Field(foreign_key="referral.id", index=True)
-    kind: str = Field(max_length=30, description="a storage.milestones.Milestone")
-    on_date: date = Field(description="The day it happened (UK), which stops its clock")
-    notified_by: str | None = Field(
-        default=None, max_length=200, description="Who notified or completed it, as typed"
-    )
-    panel_reference: str | None = Field(
-        default=None, max_length=50, description="The Panel's reference (notifications only)"
-    )
-    recorded_by: str = Field(max_length=100)
-    recorded_at: datetime
-    cleared_at: datetime | None = Field(default=None, description="Replaced or withdrawn")
-    cleared_by: str | None = Field(default=None, max_length=100)
-    clear_reason: Any = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
+# SIRG's own work on a referral, kept in its own module; imported here so that every
+# table is registered on the metadata whoever imports `storage.tables`.
+from storage.sirg_tables import AgendaItem as AgendaItem  # noqa: E402
+from storage.sirg_tables import MeetingDecision as MeetingDecision  # noqa: E402
+from storage.sirg_tables import ReferralMerge as ReferralMerge  # noqa: E402
+from storage.sirg_tables import ReferralMilestone as ReferralMilestone  # noqa: E402
+from storage.sirg_tables import SirgMeeting as SirgMeeting  # noqa: E402

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from parsers.thread import ThreadClues
+from storage.duplicates import kept_of, merged_into
 from storage.tables import (
     InboundMessage,
     LinkHow,
@@ -80,29 +81,33 @@ def _by_message_ids(session: Session, ids: Sequence[str]) -> list[Referral]:
             chosen = [int(sent[mid] or 0), *(r for r in chosen if r != sent[mid])]
         found = [r for r in (session.get(Referral, i) for i in chosen) if r is not None]
         if found:
-            return found
+            # A merged referral's mail goes on in the one it was merged into (once).
+            kept = {r.id: r for r in (kept_of(session, f) for f in found)}
+            return list(kept.values())
     return []
 
 
 def thread_addresses(session: Session, referral: Referral, team: Iterable[str]) -> set[str]:
     """Everyone already on a referral's thread: who emailed about it, who we wrote to about
-    it, the referrer named on the form, and the LSCP team."""
+    it, the referrer named on the form, and the LSCP team (with those of the referrals
+    merged into it: their emails are in its conversation)."""
     assert referral.id is not None
+    merged = merged_into(session, referral.id)
+    ids = [referral.id, *(m.id for m in merged if m.id is not None)]
     senders = session.exec(
         select(InboundMessage.sender)
         .join(ReferralMessage, col(ReferralMessage.message_id) == col(InboundMessage.id))
         .where(ReferralMessage.referral_id == referral.id)
     ).all()
     written = session.exec(
-        select(func.lower(OutboxMessage.to_addr)).where(OutboxMessage.referral_id == referral.id)
+        select(func.lower(OutboxMessage.to_addr)).where(col(OutboxMessage.referral_id).in_(ids))
     ).all()
     staff = session.exec(
         select(func.lower(ReviewUser.email)).where(col(ReviewUser.email).is_not(None))
     ).all()
     out = {a for a in (*senders, *written, *staff) if a}
     out.update(a.lower() for a in team)
-    if referral.referrer_email:
-        out.add(referral.referrer_email.lower())
+    out.update(r.referrer_email.lower() for r in (referral, *merged) if r.referrer_email)
     return out
 
 
@@ -118,9 +123,11 @@ def find_thread(
         referral = session.exec(select(Referral).where(Referral.reference == reference)).first()
         if referral is None:
             continue
+        # A merged reference is answered by the referral it was merged into.
+        referral = kept_of(session, referral)
         if clues.sender and clues.sender in thread_addresses(session, referral, team):
             return Joined([referral], LinkHow.SUBJECT)
-        return Mentioned(reference)
+        return Mentioned(referral.reference)
     return None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from parsers.formdef import load_form
+from storage.duplicates import merged_into
 from storage.tables import (
     Attachment,
     InboundMessage,
@@ -30,12 +31,14 @@ EFFECT_WORDS = {
     LinkEffect.SIBLING: "a form for another child (a new, linked referral)",
     LinkEffect.FOLLOW_UP: "added to the referral",
     LinkEffect.AUTOMATIC: "an automatic reply or bounce (not answered)",
+    LinkEffect.MERGED: "from a duplicate referral merged into this one",
 }
 HOW_WORDS = {
     LinkHow.FIRST: "",
     LinkHow.REPLY: "a reply in the thread",
     LinkHow.SUBJECT: "by the reference in its subject",
     LinkHow.BY_HAND: "linked by hand",
+    LinkHow.MERGED: "",  # the effect says it
 }
 KIND_WORDS = {
     "ack": "acknowledgement",
@@ -178,5 +181,13 @@ def timeline(session: Session, referral: Referral) -> list[Entry]:
         entries.append(
             Entry(at=n.at, kind=EntryKind.NOTE, who=n.actor, summary="Case note", note=n.text or "")
         )
+    # The case notes of referrals merged into this one are part of its story (their emails
+    # joined it as links); the rows stay with the referral they were written on.
+    for other in merged_into(session, referral.id):
+        for n in session.exec(select(ReferralNote).where(ReferralNote.referral_id == other.id)):
+            summary = f"Case note (on {other.reference}, merged into this one)"
+            entries.append(
+                Entry(at=n.at, kind=EntryKind.NOTE, who=n.actor, summary=summary, note=n.text or "")
+            )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries

@@ -78,9 +78,12 @@ def by_reference(session: Session, reference: str) -> Referral | None:
 
 
 def writable(referral: Referral) -> None:
-    """WorkflowError for a purged referral: what is left of it is a record of its history."""
+    """WorkflowError for a purged or merged referral: what is left of it is a record of
+    its history (a merged one's work goes on in the referral it was merged into)."""
     if referral.purged_at is not None:
         raise WorkflowError("this referral's personal data was removed; it cannot be changed")
+    if referral.duplicate_of_id is not None:
+        raise WorkflowError("this referral was merged into another; change that one instead")
 
 
 def assign(

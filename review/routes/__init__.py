@@ -43,16 +43,25 @@ def referral_or_404(db: Session, reference: str) -> Referral:
 
 
 def changeable_or_409(referral: Referral) -> None:
-    """A purged referral is read-only: what is left of it is the record of its history."""
+    """A purged or merged referral is read-only: what is left of it is a record of its history."""
     if referral.purged_at is not None:
         raise HTTPException(
             409, "Personal data was removed from this referral; it cannot be changed."
         )
+    if referral.duplicate_of_id is not None:
+        raise HTTPException(409, "This referral was merged into another; change that one instead.")
 
 
 def see_other(location: str) -> RedirectResponse:
     """Redirect after a POST, so a reload does not post again."""
     return RedirectResponse(location, status_code=303)
+
+
+def see_flash(location: str) -> RedirectResponse:
+    """Redirect after an action that left a flash message, to the message (#flash in
+    base.html): the browser focuses it on arrival, so the result is read out and the
+    keyboard carries on from there, with no script. Any other fragment gives way to it."""
+    return see_other(location.split("#", 1)[0] + "#flash")
 
 
 def safe_next(target: str | None) -> str:

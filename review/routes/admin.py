@@ -12,7 +12,7 @@ from review import users as manage
 from review.auth import SignedIn, require
 from review.passwords import PasswordError
 from review.render import flash, page
-from review.routes import DbEngine, Now, see_other
+from review.routes import DbEngine, Now, see_flash
 from storage import users
 from storage.db import session_scope
 from storage.workflow import record_event
@@ -47,7 +47,7 @@ def user_add(
         flash(request, f"Not added: {exc}.")
     else:
         flash(request, f"Added {added} as {role}.")
-    return see_other("/admin/users")
+    return see_flash("/admin/users")
 
 
 @router.post("/admin/users/{name}")
@@ -64,7 +64,7 @@ def user_change(
     if _is_self(name, user) and action in ("disable", "role"):
         # An admin who demotes or disables themselves may leave nobody able to fix it.
         flash(request, "Ask another admin to change your own role or access.")
-        return see_other("/admin/users")
+        return see_flash("/admin/users")
     try:
         if action == "role":
             manage.set_role(engine, name, role, actor=user.name)
@@ -86,7 +86,7 @@ def user_change(
     except (users.UserError, PasswordError) as exc:
         said = f"Not changed: {exc}."
     flash(request, said)
-    return see_other("/admin/users")
+    return see_flash("/admin/users")
 
 
 def _is_self(name: str, user: SignedIn) -> bool:

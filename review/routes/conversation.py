@@ -25,7 +25,7 @@ from review.routes import (
     disposition,
     file_response,
     referral_or_404,
-    see_other,
+    see_flash,
 )
 from storage import users
 from storage.audit import record_event
@@ -197,17 +197,19 @@ def write_to_referrer(
     The answer carries our Message-ID in In-Reply-To, so it joins this referral."""
     mail_kind = OfficerMail.ASK if kind == "ask" else OfficerMail.EMAIL
     text = body.strip()
-    back = f"/referrals/{reference}#write"
+    back = f"/referrals/{reference}"
     if not text:
         flash(request, "The email is empty: write what you want to ask or say.")
-        return see_other(back)
+        return see_flash(back)
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         assert referral.id is not None
+        if referral.duplicate_of_id is not None:  # read-only: write from the kept one
+            raise HTTPException(409, "This referral was merged into another; write from that one.")
         to_addr = referrer_address(db, referral)
         if referral.purged_at is not None or not to_addr:
             flash(request, "There is no address to write to for this referral.")
-            return see_other(back)
+            return see_flash(back)
         row = officer_email(
             request.app.state.settings.mail_config,
             referral,
@@ -220,7 +222,7 @@ def write_to_referrer(
         action = "asked for information" if mail_kind == OfficerMail.ASK else "emailed referrer"
         record_event(db, user.name, "referral", referral.id, action, now, row.header_message_id)
     flash(request, f"Your email to the referrer is on its way ({reference}).")
-    return see_other(f"/referrals/{reference}#timeline")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.post("/referrals/{reference}/link")
@@ -250,4 +252,4 @@ def link_by_hand(
         )
         record_event(db, user.name, "message", message_id, "linked by hand", now, reference)
     flash(request, f"The email is now part of {reference}.")
-    return see_other(f"/referrals/{reference}#timeline")
+    return see_flash(f"/referrals/{reference}")

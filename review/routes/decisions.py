@@ -92,7 +92,7 @@ def decide(
         summary = agenda.summary(db, meeting)
     if item.status != READY or item.current is not None or summary.day > uk_today(now):
         flash(request, f"A decision cannot be recorded for {item.reference} now.")
-        return back(meeting_id, item_id)
+        return back(meeting_id)
     return page(
         request,
         "meeting_confirm.html",
@@ -135,11 +135,11 @@ def _save(
         raise HTTPException(404, "That item is not on this meeting's agenda.") from None
     except WorkflowError as exc:
         flash(request, sentence(str(exc)))
-        return back(meeting_id, item_id)
+        return back(meeting_id)
     said = f"Recorded: {decision.label} for {reference}."
     said += f" {len(rows)} email{'s' if len(rows) != 1 else ''} queued." if rows else ""
     flash(request, said)
-    return back(meeting_id, item_id)
+    return back(meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/decisions/{decision_id}/undo", response_model=None)

@@ -1,8 +1,9 @@
 """Create a referral by hand from a message on the quarantine page (officers only).
 
-The page shows the form laid out by sections beside the original (the scanned PDF, or
-links to the files and the email); what is typed is checked like a correction, and the
-referral is stored with its reply and SIRG alerts in one transaction, audited.
+The page shows the form laid out by sections beside the original (the scanned PDF, and
+the email's own text, with links to the files and the email); what is typed is checked
+like a correction, and the referral is stored with its reply and SIRG alerts in one
+transaction, audited.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from review.keying import (
     keyed_record,
 )
 from review.render import flash, page
-from review.routes import DbEngine, Now, file_response, see_other, shown_inline
+from review.routes import DbEngine, Now, file_response, see_flash, shown_inline
 from review.routes.quarantine import workable
 from storage import crypto, users
 from storage.audit import record_event
 from storage.db import session_scope
+from storage.held_mail import read_mail_text
 from storage.insights import HeldMessage
 from storage.messages import raw_bytes
 from storage.referrals import keying_sources
@@ -62,13 +64,15 @@ def _rows(value: object) -> int:
 
 
 def _context(db: Session, held: HeldMessage) -> dict[str, Any]:
-    """What the page shows besides the answers: the files to key from, who is told."""
+    """What the page shows besides the answers: the files to key from, the email itself
+    (its whole text, for a referral written in the message), who is told."""
     sources = keying_sources(db, held.id)
     pdf = next((a for a in sources if sniff(crypto.unseal(a.content)) == "pdf"), None)
     return {
         "held": held,
         "sources": sources,
         "pdf": pdf,
+        "mail": read_mail_text(db, held.id),
         "reply_to": reply_address(parse_message(raw_bytes(db, held.id))),
     }
 
@@ -170,7 +174,7 @@ async def create(
     if missing:
         said += f" {missing} mandatory answer(s) missing: it is awaiting information."
     flash(request, said)
-    return see_other(f"/referrals/{reference}")
+    return see_flash(f"/referrals/{reference}")
 
 
 def _source_id(db: Session, message_id: int, source: str) -> int | None:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from review.auth import SignedIn, require
 from review.days import uk_today
 from review.render import flash, page, uk_date
-from review.routes import DbEngine, Now, see_other
+from review.routes import DbEngine, Now, see_flash, see_other
 from storage import agenda, meetings, users
 from storage.agenda import Decision
 from storage.audit import record_event
@@ -46,9 +46,9 @@ def meeting_or_404(db: Session, meeting_id: int) -> SirgMeeting:
     return meeting
 
 
-def back(meeting_id: int, item_id: int | None = None) -> Response:
-    """To the meeting's page after a change (at the item when there is one)."""
-    return see_other(f"/meetings/{meeting_id}" + (f"#item-{item_id}" if item_id else ""))
+def back(meeting_id: int) -> Response:
+    """To the meeting's page after a change, at the flash message that says what it did."""
+    return see_flash(f"/meetings/{meeting_id}")
 
 
 # --------------------------------------------------------------------------- the list
@@ -128,7 +128,7 @@ def schedule(
             errors["meeting_date"] = sentence(str(exc)).rstrip(".")
         else:
             flash(request, f"Meeting scheduled for {uk_date(day)}.")
-            return see_other(f"/meetings/{meeting_id}")
+            return see_flash(f"/meetings/{meeting_id}")
     return _list_page(request, engine, now, user, errors, values, 400)
 
 
@@ -243,7 +243,9 @@ def move(
         raise HTTPException(404, "That item is not on this meeting's agenda.") from None
     except WorkflowError as exc:
         flash(request, sentence(str(exc)))
-    return back(meeting_id, item_id)
+        return back(meeting_id)
+    # No message when it worked: the item, in its new place, shows that it moved.
+    return see_other(f"/meetings/{meeting_id}#item-{item_id}")
 
 
 @router.post("/meetings/{meeting_id}/items/{item_id}/move-to")
@@ -269,7 +271,7 @@ def move_to(
         raise HTTPException(404, "That item is not on this meeting's agenda.") from None
     except WorkflowError as exc:
         flash(request, sentence(str(exc)))
-        return back(meeting_id, item_id)
+        return back(meeting_id)
     flash(request, f"Moved to the meeting of {uk_date(day)}.")
     return back(meeting_id)
 
@@ -287,6 +289,6 @@ def remove(
         raise HTTPException(404, "That item is not on this meeting's agenda.") from None
     except WorkflowError as exc:
         flash(request, sentence(str(exc)))
-        return back(meeting_id, item_id)
+        return back(meeting_id)
     flash(request, f"{reference} taken off the agenda.")
     return back(meeting_id)

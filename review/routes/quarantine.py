@@ -20,7 +20,7 @@ from sqlmodel import Session
 from parsers.thread import REFERENCE
 from review.auth import SignedIn, require
 from review.render import flash, page
-from review.routes import DbEngine, Now, disposition, see_other
+from review.routes import DbEngine, Now, disposition, see_flash
 from storage import users
 from storage.audit import record_event
 from storage.db import session_scope
@@ -168,7 +168,7 @@ def dismiss_message(
             )
         dismiss(db, message_id, text, user.name, now)
     flash(request, f"Message {message_id} dismissed as not a referral (see Dismissed below).")
-    return see_other("/quarantine")
+    return see_flash("/quarantine")
 
 
 @router.post("/quarantine/{message_id}/undismiss")
@@ -186,7 +186,7 @@ def undo_dismiss(
         except HeldActionError:
             raise HTTPException(404, "That message is not on the dismissed list.") from None
     flash(request, f"Message {message_id} is back on the quarantine page.")
-    return see_other(f"/quarantine#message-{message_id}")
+    return see_flash("/quarantine")
 
 
 ATTACH_WORDS = {
@@ -228,7 +228,7 @@ def attach(
                 request, db, held, {"reference": error}, {"reference": typed}, status_code=400
             )
     flash(request, f"Message {message_id} is now part of {wanted}.")
-    return see_other(f"/referrals/{wanted}#timeline")
+    return see_flash(f"/referrals/{wanted}")
 
 
 @router.post("/quarantine/{message_id}/reprocess")
@@ -258,4 +258,4 @@ def reprocess(
             else f"Not reopened: {outcome}."
         )
     flash(request, said)
-    return see_other(f"/quarantine#message-{message_id}")
+    return see_flash("/quarantine")

@@ -110,7 +110,8 @@ def inbox(
     """The queue page."""
     today = uk_today(now)
     with session_scope(engine) as db:
-        rows, total = queue_page(db, flt, today)
+        # Viewers see initials and a birth year; the name is for those who act on it.
+        rows, total = queue_page(db, flt, today, names=user.can(users.OFFICER))
         clocks = clocks_for(db, rows, today)
         agency_names = agencies(db)
         people = users.assignable(db)
@@ -156,6 +157,7 @@ def inbox(
         dues=DUE,
         today=today,
         filtered=flt != QueueFilter(sort=flt.sort, page=flt.page),
+        mine=flt.assignee == user.name,
         csv_url="/export.csv" + ("?" + urlencode(kept) if kept else ""),
     )
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from review.auth import SignedIn, require
 from review.days import uk_today
-from review.document import document_view
 from review.record import (
     clean_value,
     editable,
@@ -22,24 +19,25 @@ from review.record import (
     layout,
     recomputed,
 )
-from review.render import field_id, flash, page
+from review.render import flash, page
 from review.routes import (
     DbEngine,
     Now,
     changeable_or_409,
     file_response,
     referral_or_404,
-    see_other,
+    see_flash,
     shown_inline,
 )
 from review.routes.conversation import conversation_view, eml_response
+from review.routes.duplicates import merge_view
+from review.source import attachment_meta, original, value_source
 from review.statutory import statutory_card
 from storage import purge as purging
 from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
 from storage.messages import attachment_bytes
-from storage.tables import Attachment
 from storage.workflow import DECISIONS, TRANSITIONS, WorkflowError, record_event
 
 router = APIRouter()
@@ -50,23 +48,6 @@ MAX_NOTE = 4000
 def _sentence(text: str) -> str:
     """'a referral ...' -> 'A referral ....' (str.capitalize would lower the rest)."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _attachment_meta(db: Session, attachment_id: int) -> dict[str, Any] | None:
-    """The attachment's details without its content (which may be megabytes)."""
-    row = db.exec(
-        select(Attachment.id, Attachment.filename, Attachment.size, Attachment.sha256).where(
-            Attachment.id == attachment_id
-        )
-    ).first()
-    if row is None:
-        return None
-    return {"id": row[0], "filename": row[1], "size": row[2], "sha256": row[3]}
-
-
-def _attachment_content(engine: Engine, attachment_id: int) -> bytes:
-    with session_scope(engine) as db:
-        return attachment_bytes(db, attachment_id)  # decrypted when stored encrypted
 
 
 @router.get("/referrals/{reference}", response_class=HTMLResponse)
@@ -82,7 +63,6 @@ def referral_page(
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         assert referral.id is not None
-        attachment = _attachment_meta(db, referral.attachment_id)
         message = workflow.inbound_message(db, referral)
         sent = workflow.messages_for(db, referral)
         corrections = workflow.corrections(db, referral.id)
@@ -93,25 +73,13 @@ def referral_page(
         record_event(db, user.name, "referral", referral.id, "viewed", now)
         talk = conversation_view(db, referral)
         statutory = statutory_card(request, db, referral, uk_today(now))
+        merge = merge_view(db, referral, request)
         if referral.new_mail and user.can(users.OFFICER):
             referral.new_mail = False  # an officer has now seen the new mail
             db.add(referral)
     sections = layout(referral, corrections)
-    doc = None
-    if attachment is not None and referral.purged_at is None:
-        found = {str(p["where"]) for p in referral.provenance.values() if p.get("where")}
-        doc = document_view(
-            attachment["sha256"],
-            lambda: _attachment_content(engine, referral.attachment_id),
-            found,
-        )
-    # A PDF the reader could not use (a scan keyed in by hand) is still shown in the page.
-    pdf_only = (
-        doc is None
-        and attachment is not None
-        and referral.purged_at is None
-        and shown_inline(_attachment_content(engine, referral.attachment_id), True)
-    )
+    shown = original(engine, referral)
+    doc = shown.doc
     today = uk_today(now)
     return page(
         request,
@@ -120,8 +88,8 @@ def referral_page(
         sections=sections,
         doc=doc,
         view="pdf" if view == "pdf" and doc is not None and doc.kind == "pdf" else "text",
-        pdf_only=pdf_only,
-        attachment=attachment,
+        pdf_only=shown.pdf_only,
+        attachment=shown.attachment,
         message=message,
         sent=sent,
         corrections=list(reversed(corrections)),
@@ -132,9 +100,11 @@ def referral_page(
         decisions=DECISIONS,
         statutory=statutory,
         today=today,
-        can_work=user.can(users.OFFICER),
+        # A merged referral is read-only: its work goes on in the one it was merged into.
+        can_work=user.can(users.OFFICER) and referral.duplicate_of_id is None,
         is_admin=user.can(users.ADMIN),
         talk=talk,
+        merge=merge,
     )
 
 
@@ -150,7 +120,7 @@ def document(
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         assert referral.id is not None
-        attachment = _attachment_meta(db, referral.attachment_id)
+        attachment = attachment_meta(db, referral.attachment_id)
         content = attachment_bytes(db, referral.attachment_id) if attachment else b""
         if attachment is None or not content:
             raise HTTPException(404, "The document is not kept (it may have been purged).")
@@ -195,10 +165,10 @@ def assign(
         target = assignee.strip() or None
         if target is not None and target not in users.assignable(db):
             flash(request, "Referrals can be given only to active officers and admins.")
-            return see_other(f"/referrals/{reference}")
+            return see_flash(f"/referrals/{reference}")
         workflow.assign(db, referral, target, user.name, now)
     flash(request, f"Assigned to {target}." if target else "No longer assigned.")
-    return see_other(f"/referrals/{reference}")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.post("/referrals/{reference}/notes")
@@ -213,13 +183,13 @@ def add_note(
     """Add a case note to the referral's timeline."""
     if not text.strip():
         flash(request, "The note is empty, so nothing was added.")
-        return see_other(f"/referrals/{reference}#timeline")
+        return see_flash(f"/referrals/{reference}")
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
         changeable_or_409(referral)
         workflow.add_note(db, referral, text.strip(), user.name, now)
     flash(request, "Note added.")
-    return see_other(f"/referrals/{reference}#timeline")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.post("/referrals/{reference}/urgency")
@@ -238,7 +208,7 @@ def set_urgency(
         changeable_or_409(referral)
         workflow.set_urgent(db, referral, urgent, reason.strip(), user.name, now)
     flash(request, "Marked urgent." if urgent else "Marked routine.")
-    return see_other(f"/referrals/{reference}")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.post("/referrals/{reference}/status")
@@ -259,10 +229,10 @@ def change_status(
             when = date.fromisoformat(decision_date.strip())
         except ValueError:
             flash(request, "The decision date is not a date.")
-            return see_other(f"/referrals/{reference}")
+            return see_flash(f"/referrals/{reference}")
         if when > uk_today(now):
             flash(request, "A decision date cannot be in the future.")
-            return see_other(f"/referrals/{reference}")
+            return see_flash(f"/referrals/{reference}")
     try:
         with session_scope(engine) as db:
             referral = referral_or_404(db, reference)
@@ -271,9 +241,9 @@ def change_status(
             )
     except WorkflowError as exc:
         flash(request, _sentence(str(exc)))
-        return see_other(f"/referrals/{reference}")
+        return see_flash(f"/referrals/{reference}")
     flash(request, f"Moved to {workflow.status_label(to_status)}.")
-    return see_other(f"/referrals/{reference}")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.get("/referrals/{reference}/correct", response_class=HTMLResponse)
@@ -305,6 +275,7 @@ def correct_form(
         error=None,
         note="",
         prov=referral.provenance.get(key) or {},
+        source=value_source(engine, referral, key),
     )
 
 
@@ -345,6 +316,7 @@ def correct(
                 error=str(exc),
                 note=note,
                 prov=referral.provenance.get(key) or {},
+                source=value_source(engine, referral, key),
             )
         done = workflow.correct_value(
             db, referral, key, cleaned, note.strip() or None, user.name, now
@@ -354,7 +326,7 @@ def correct(
             complete, urgent = recomputed(referral, keys)
             workflow.set_derived(db, referral, complete, urgent, user.name, now)
     flash(request, f"{target.label}: corrected." if done else f"{target.label}: no change.")
-    return see_other(f"/referrals/{reference}#{field_id(key)}")
+    return see_flash(f"/referrals/{reference}")
 
 
 @router.post("/referrals/{reference}/rows")
@@ -377,7 +349,7 @@ def add_row(
         index = workflow.add_row(db, referral, grid_def.key, user.name, now)
     first = f"{grid_def.key}[{index}].{grid_def.columns[0].key}"
     flash(request, f"{grid_def.title}: row {index + 1} added; fill in its cells.")
-    return see_other(f"/referrals/{reference}/correct?key={quote(first)}")
+    return see_flash(f"/referrals/{reference}/correct?key={quote(first)}")
 
 
 @router.post("/referrals/{reference}/purge")
@@ -392,13 +364,13 @@ def purge(
     """Remove a closed referral's personal data (the reference and its history stay)."""
     if confirm.strip() != reference:
         flash(request, "Type the reference to confirm the purge.")
-        return see_other(f"/referrals/{reference}")
+        return see_flash(f"/referrals/{reference}")
     try:
         with session_scope(engine) as db:
             referral = referral_or_404(db, reference)
             purging.purge(db, referral, user.name, now)
     except WorkflowError as exc:
         flash(request, _sentence(str(exc)))
-        return see_other(f"/referrals/{reference}")
+        return see_flash(f"/referrals/{reference}")
     flash(request, "Personal data removed.")
-    return see_other(f"/referrals/{reference}")
+    return see_flash(f"/referrals/{reference}")

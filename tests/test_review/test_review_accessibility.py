@@ -94,12 +94,26 @@ def test_every_page_meets_wcag_22_aa_and_reflows(site: Site, live: str, browser:
     referral = _first_link(page, r"/referrals/SIRG-\d{4}-\d{4}$")
     assert referral is not None
     _open(page, referral, findings, "referral")
+    milestone = page.locator("form.milestone-form[action$='/milestones/panel_notified']")
+    if milestone.count():
+        page.locator("details.milestone-details", has=milestone).locator("summary").click()
+        milestone.locator("input[name=on]").fill("not a date")
+        milestone.locator("button[type=submit]").click()
+        findings.check(page, "referral, statutory date refused")
     correct = _first_link(page, r"/correct\?key=child\.dob")
     assert correct is not None
     _open(page, correct, findings, "correction")
     page.locator("main form input[type=text]").first.fill("31/02/2024")
     page.locator("main form button[type=submit]").first.click()
     findings.check(page, "correction, invalid date")
+    merge = f"{live}/referrals/SIRG-2026-0700/merge"
+    _open(page, f"{merge}?other=SIRG-1999-0001", findings, "merge, unknown reference")
+    _open(page, f"{merge}?other=SIRG-2026-0701", findings, "merge, confirmation")
+    page.click("button:has-text('Confirm the merge')")
+    findings.check(page, "merge, reason missing")
+    page.fill("#reason", "the same incident, sent again as a PDF")
+    page.click("button:has-text('Confirm the merge')")
+    _open(page, f"{live}/referrals/SIRG-2026-0701", findings, "referral, merged")
     _open(page, f"{live}/referrals/SIRG-1999-0001", findings, "not found")
     _open(page, f"{live}/meetings", findings, "meetings")
 
@@ -108,6 +122,7 @@ def test_every_page_meets_wcag_22_aa_and_reflows(site: Site, live: str, browser:
     _open(page, f"{live}/audit", findings, "audit log")
     _open(page, f"{live}/admin/users", findings, "users")
     _open(page, f"{live}/admin/settings", findings, "settings")
+    _open(page, f"{live}/referrals/SIRG-2026-0701", findings, "referral, merged (admin)")
 
     page.click("text=Sign out")
     sign_in(page, live, "vera")

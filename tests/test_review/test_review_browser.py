@@ -108,7 +108,7 @@ def test_an_officer_works_a_new_urgent_referral(site: Site, live: str, browser: 
     page.fill("#note", "confirmed with the referrer by phone")
     shot(page, "correct.png")
     page.get_by_role("button", name="Save correction").click()
-    page.wait_for_url(f"{live}/referrals/{reference}#f-child-aliases")
+    page.wait_for_url(f"{live}/referrals/{reference}#flash")
     row = page.locator("#f-child-aliases")
     assert "Lily-Mae Dunne-Kavanagh" in row.inner_text()
     assert "Corrected" in row.inner_text() and "Lily-Mae Dunne" in row.inner_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from review_support import SCAN_SENDER as SENDER
 from review_support import Site, rejected_scan, scan_email, token
 from sqlmodel import col, select
 
+from intake.runner import filing_for, process_stored
 from parsers.statutory import due_dates
 from storage import messages
 from storage.db import session_scope
@@ -96,7 +98,7 @@ def test_a_scanned_form_is_keyed_in_beside_the_original_and_stored_whole(routed:
     ]
     response = _post(site, client, message_id, data)
     assert response.status_code == 303, response.text
-    reference = response.headers["location"].rsplit("/", 1)[1]
+    reference = response.headers["location"].removesuffix("#flash").rsplit("/", 1)[1]
     assert re.fullmatch(r"SIRG-2026-\d{4}", reference)
 
     with session_scope(site.engine) as db:
@@ -173,7 +175,7 @@ def test_missing_mandatory_answers_make_a_referral_awaiting_information(site: Si
     ]
     response = _post(site, client, message_id, data)
     assert response.status_code == 303
-    reference = response.headers["location"].rsplit("/", 1)[1]
+    reference = response.headers["location"].removesuffix("#flash").rsplit("/", 1)[1]
     with session_scope(site.engine) as db:
         referral = db.exec(select(Referral).where(Referral.reference == reference)).one()
         reply = db.exec(
@@ -200,7 +202,7 @@ def test_a_referral_written_in_the_email_is_keyed_from_the_email_itself(site: Si
         site, client, message_id, [("source", "email"), ("child.name", "Łukasz Nowak")]
     )
     assert response.status_code == 303
-    reference = response.headers["location"].rsplit("/", 1)[1]
+    reference = response.headers["location"].removesuffix("#flash").rsplit("/", 1)[1]
     document = client.get(f"/referrals/{reference}/document")
     assert document.status_code == 200
     assert document.content == scan_email("body-1", attach_scan=False)
@@ -259,8 +261,90 @@ def test_more_rows_keep_what_was_typed_and_store_nothing(site: Site) -> None:
         [*typed[:2], ("household[8].name", "Aisha Ahmed"), ("grid_rows", "10")],
     )
     assert response.status_code == 303
-    reference = response.headers["location"].rsplit("/", 1)[1]
+    reference = response.headers["location"].removesuffix("#flash").rsplit("/", 1)[1]
     with session_scope(site.engine) as db:
         referral = db.exec(select(Referral).where(Referral.reference == reference)).one()
     assert referral.record["household"] == [{"name": "Aisha Ahmed"}]
     assert referral.provenance["household[0].name"]["raw"] == "Aisha Ahmed"
+
+
+def _written_in_the_body(site: Site, uid: str, body: str, subtype: str = "plain") -> int:
+    """An email with the referral typed into its text and no file, run through the pipeline."""
+    msg = EmailMessage()
+    msg["From"] = f"Ngozi Okonkwo-Reid <{SENDER}>"
+    msg["To"] = "sirg@lscp.example"
+    msg["Subject"] = "SIRG referral <b>typed below</b>"
+    msg["Message-ID"] = f"<{uid}@nhs.example>"
+    msg.set_content(body, subtype=subtype)
+    raw = bytes(msg)
+    row = messages.receive(
+        site.engine, ServerIdentity("test", "INBOX", 1, uid), raw, f"<{uid}@nhs.example>", RECEIVED
+    )
+    process_stored(filing_for(site.engine, site.settings), site.settings, row, raw)
+    assert row.id is not None
+    return row.id
+
+
+def test_the_email_is_shown_whole_beside_the_form_and_escaped(site: Site) -> None:
+    body = (
+        "Child: Łukasz Nowak, born 03/04/2024.\n\n"
+        "Concern: <script>alert('x')</script> found unresponsive.\n"
+        + "".join(f"Line {n} of the history.\n" for n in range(1, 40))
+        + "Referrer: Ngozi, health visitor."
+    )
+    message_id = _written_in_the_body(site, "body-2", body)
+    page = site.client("olly").get(f"/quarantine/{message_id}/referral")
+    assert page.status_code == 200
+    text = page.text
+    aside = text[text.index('<aside class="doc keyed"') :]
+    # Who sent it, its subject and when, then every line of its text (not the first ten).
+    assert SENDER in aside
+    assert "SIRG referral &lt;b&gt;typed below&lt;/b&gt;" in aside
+    assert "Wed 23 Dec 2026, 16:30" in aside
+    assert "Line 39 of the history." in aside and "Referrer: Ngozi, health visitor." in aside
+    assert "Łukasz Nowak" in aside
+    # Escaped: a script in the email is text on the page, never markup.
+    assert "<script>alert" not in text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in aside
+    # A region of its own that scrolls, reachable and named for the keyboard.
+    region = '<div class="mailbody" tabindex="0" role="region" aria-label="Text of the email">'
+    assert region in aside
+    assert "Only the first" not in aside
+
+
+def test_a_long_email_is_cut_with_a_note(site: Site) -> None:
+    body = "".join(f"Paragraph {n}: " + "words " * 30 + "\n" for n in range(1000))
+    message_id = _written_in_the_body(site, "body-3", body)
+    text = site.client("olly").get(f"/quarantine/{message_id}/referral").text
+    assert "Paragraph 0:" in text and "Paragraph 999:" not in text
+    assert "Only the first 20,000 characters are shown" in text
+
+
+def test_a_value_keyed_from_the_email_is_corrected_beside_the_email(site: Site) -> None:
+    body = "Child: Łukasz Nowak <script>alert(1)</script>\nBorn 03/04/2024."
+    message_id = _written_in_the_body(site, "body-4", body)
+    client = site.client("olly")
+    response = _post(
+        site, client, message_id, [("source", "email"), ("child.name", "Łukasz Nowak")]
+    )
+    assert response.status_code == 303
+    reference = re.findall(r"SIRG-\d{4}-\d{4}", response.headers["location"])[0]
+    text = client.get(f"/referrals/{reference}/correct?key=child.name").text
+    aside = text[text.index('<aside class="doc source-view"') :]
+    assert "Source: keyed in by hand by olly from the email." in aside
+    assert "SIRG referral &lt;b&gt;typed below&lt;/b&gt;" in aside
+    assert "Child: Łukasz Nowak &lt;script&gt;alert(1)&lt;/script&gt;\nBorn 03/04/2024." in aside
+    assert "<script>" not in text
+
+
+def test_an_html_only_email_is_shown_as_its_words(site: Site) -> None:
+    html = (
+        "<html><head><style>p { color: red }</style></head><body>"
+        "<p>Child: Ada &amp; Bo</p><script>alert(1)</script><p>Born 1/2/2024</p></body></html>"
+    )
+    message_id = _written_in_the_body(site, "body-5", html, "html")
+    text = site.client("olly").get(f"/quarantine/{message_id}/referral").text
+    aside = text[text.index('<aside class="doc keyed"') :]
+    assert "these are the words of its HTML part" in aside
+    assert "Child: Ada &amp; Bo" in aside and "Born 1/2/2024" in aside
+    assert "alert(1)" not in aside and "color: red" not in aside and "&lt;p&gt;" not in aside

@@ -116,7 +116,7 @@ def schedule(client: TestClient, day: date, place: str = "Cunard Building, room 
 
 def meeting_id_of(response: Any) -> int:
     assert response.status_code == 303, response.text
-    return int(response.headers["location"].rsplit("/", 1)[1])
+    return int(response.headers["location"].removesuffix("#flash").rsplit("/", 1)[1])
 
 
 def today(site: Site) -> date:

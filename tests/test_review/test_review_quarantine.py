@@ -214,7 +214,7 @@ def test_dismissed_mail_leaves_the_page_with_who_and_why_and_can_come_back(site:
             data={"csrf_token": csrf, "reason": reason},
             follow_redirects=False,
         )
-        assert response.status_code == 303 and response.headers["location"] == "/quarantine"
+        assert response.status_code == 303 and response.headers["location"] == "/quarantine#flash"
 
     listing = client.get("/quarantine").text
     assert f'id="message-{held}"' not in listing and f'id="message-{away}"' not in listing
@@ -309,7 +309,7 @@ def test_attaching_joins_the_referral_thread_and_shows_on_its_timeline(site: Sit
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/referrals/{reference}#timeline"
+    assert response.headers["location"] == f"/referrals/{reference}#flash"
     with session_scope(site.engine) as db:
         message = db.get(InboundMessage, held)
         referral = db.exec(select(Referral).where(Referral.reference == reference)).one()
@@ -435,7 +435,7 @@ def test_an_officer_attaches_one_message_and_dismisses_another(
     _shot(page, "quarantine-attach-error.png")
     page.keyboard.type(reference.lower())
     page.get_by_role("button", name="Attach to referral").click()
-    page.wait_for_url(f"{live}/referrals/{reference}#timeline")
+    page.wait_for_url(f"{live}/referrals/{reference}#flash")
     expect(page.locator(".flash")).to_contain_text(f"now part of {reference}")
     expect(page.locator("#timeline")).to_contain_text("linked by olly")
     _shot(page, "quarantine-attached-timeline.png")
@@ -443,7 +443,7 @@ def test_an_officer_attaches_one_message_and_dismisses_another(
     page.goto(f"{live}/quarantine/{spam}")
     page.get_by_label("Why it is not a referral").fill("A newsletter, not about a child")
     page.get_by_role("button", name="Dismiss: not a referral").click()
-    page.wait_for_url(f"{live}/quarantine")
+    page.wait_for_url(f"{live}/quarantine#flash")
     expect(page.locator(".flash")).to_contain_text("dismissed as not a referral")
     expect(page.locator(f"#dismissed-{spam}")).to_contain_text("A newsletter, not about a child")
     assert page.locator(f"#message-{spam}").count() == 0

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from review.days import due, working_days_between
 from storage.db import session_scope
-from storage.tables import AuditEvent
+from storage.tables import AuditEvent, Referral
 
 
 def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
@@ -26,15 +26,65 @@ def test_the_pipeline_referrals_are_listed_urgent_first(site: Site) -> None:
     assert "Information missing" in page.text  # the needs-info sample
 
 
-def test_each_row_shows_the_childs_initials_never_the_name(site: Site) -> None:
-    page = site.client("vera").get("/")
+def child_cells(html: str) -> dict[str, str]:
+    """Each queue row's Child cell as text, by reference."""
     cells = re.findall(
-        r'<td class="ref nowrap"[^>]*>.*?</td>\s*'
-        r'<td class="nowrap" data-label="Child">([^<]*)</td>',
-        page.text,
+        r'<a href="/referrals/([^"]+)">[^<]*</a></td>\s*'
+        r'<td class="child" data-label="Child">(.*?)</td>',
+        html,
+        re.S,
     )
-    assert "L.M.K." in cells  # Lily-Mae Kavanagh, the police sample
+    return {ref: " ".join(re.sub(r"<[^>]+>", " ", cell).split()) for ref, cell in cells}
+
+
+def test_a_viewer_sees_the_childs_initials_and_birth_year_never_the_name(site: Site) -> None:
+    page = site.client("vera").get("/")
+    # Lily-Mae Kavanagh, born 19 June 2020: the police sample.
+    assert child_cells(page.text)["SIRG-2026-0001"] == "L.M.K. Born 2020"
     assert "Kavanagh" not in page.text and "Lily-Mae" not in page.text
+    assert "19 Jun 2020" not in page.text
+
+
+def test_officers_and_admins_see_the_childs_name_and_date_of_birth(site: Site) -> None:
+    for name in ("olly", "ada"):
+        cells = child_cells(site.client(name).get("/").text)
+        assert cells["SIRG-2026-0001"] == "Lily-Mae Kavanagh Born 19 Jun 2020", name
+    # A name with markup in it is shown as text.
+    add_referral(site.engine, "SIRG-2026-0300", record={"child.name": "<b>Bo</b> Tate"})
+    page = site.client("olly").get("/?q=2026-0300")
+    assert child_cells(page.text)["SIRG-2026-0300"] == "&lt;b&gt;Bo&lt;/b&gt; Tate"
+
+
+def test_the_csv_export_carries_no_name_for_anyone(site: Site) -> None:
+    for name in ("vera", "olly", "ada"):
+        text = site.client(name).get("/export.csv?status=all").text
+        assert "SIRG-2026-0001" in text
+        for part in ("Kavanagh", "Lily", "L.M.K.", "2020-06-19"):
+            assert part not in text, (name, part)
+
+
+def test_my_referrals_lists_only_those_assigned_to_me(site: Site) -> None:
+    for reference, assignee in (("SIRG-2026-0001", "olly"), ("SIRG-2026-0002", "ada")):
+        with session_scope(site.engine) as db:
+            referral = db.exec(select(Referral).where(Referral.reference == reference)).one()
+            referral.assigned_to = assignee
+            db.add(referral)
+    client = site.client("olly")
+    queue = client.get("/")
+    link = re.search(
+        r'<a href="(/\?assignee=olly)"( class="here" aria-current="page")?>My referrals</a>',
+        queue.text,
+    )
+    assert link and not link.group(2)  # on the queue, the Queue link is the current page
+    assert '<a href="/" class="here" aria-current="page">Queue</a>' in queue.text
+    mine = client.get(link.group(1))
+    assert queue_references(mine.text) == ["SIRG-2026-0001"]
+    assert "<h1>My referrals</h1>" in mine.text
+    assert 'class="here" aria-current="page">My referrals</a>' in mine.text
+    assert re.search(r'<a href="/"\s*>Queue</a>', mine.text)
+    assert mine.text.count('aria-current="page"') == 1
+    # Viewers are never assigned a referral: no link for them.
+    assert "My referrals" not in site.client("vera").get("/").text
 
 
 def test_a_new_urgent_referral_due_soonest_is_at_the_top(site: Site) -> None:

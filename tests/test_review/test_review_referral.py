@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 from markupsafe import escape
-from review_support import Site, add_referral, token
+from review_support import Site, add_referral, csrf_of, token
 from sqlmodel import select
 
 from storage.db import session_scope
@@ -129,7 +129,7 @@ def test_an_officer_corrects_a_value_and_before_and_after_are_kept(site: Site) -
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert response.headers["location"].endswith("#f-referrer-phone")
+    assert response.headers["location"] == "/referrals/SIRG-2026-0004#flash"
     with session_scope(site.engine) as db:
         referral = by_reference(db, "SIRG-2026-0004")
         assert referral is not None
@@ -203,7 +203,7 @@ def test_an_officer_adds_a_row_the_reader_missed_and_fills_it_in(site: Site) -> 
     )
     n = len(before)
     assert added.status_code == 303
-    assert added.headers["location"].endswith(f"correct?key=household%5B{n}%5D.name")
+    assert added.headers["location"].endswith(f"correct?key=household%5B{n}%5D.name#flash")
     form = client.get(added.headers["location"])
     assert form.status_code == 200 and f"row {n + 1}: Name" in form.text
     client.post(
@@ -459,3 +459,43 @@ def test_a_needs_info_referral_lists_its_missing_answers_at_the_top(site: Site) 
         assert f'id="{target}"' in text  # each link lands on its answer
     complete = site.client("vera").get("/referrals/SIRG-2026-0001").text
     assert 'id="missing"' not in complete
+
+
+def test_the_correction_page_shows_the_source_beside_the_field(site: Site) -> None:
+    client = site.client("olly")
+    text = client.get("/referrals/SIRG-2026-0004/correct?key=referrer.name").text
+    # The line written on the form stays with the field ...
+    assert "Written on the form: “Gráinne Moriarty” (table 3, row 1, cell 2)" in text
+    # ... and beside it, the rows of the form around it, the cell it came from marked.
+    aside = text[text.index('<aside class="doc source-view"') :]
+    assert "Found in table 3, row 1, cell 2 (rows 1–3 of 10 shown)" in aside
+    source = re.findall(r'<td class="source">(.*?)</td>', aside)
+    assert source == ['<span class="vh">Read from here: </span>Gráinne Moriarty']
+    assert "<td>Name of referrer *</td>" in aside  # its label, in the same row
+    assert "Early Help Practitioner" in aside  # the rows below it
+    assert 'href="/referrals/SIRG-2026-0004#at-docx-table-3-row-1-cell-2"' in aside
+    # Shown again with an error, the source is still there.
+    bad = client.post(
+        "/referrals/SIRG-2026-0004/correct",
+        data={"csrf_token": csrf_of(text), "key": "child.dob", "value": "31/02/2020"},
+    )
+    assert bad.status_code == 400 and 'class="doc source-view"' in bad.text
+
+
+def test_the_correction_page_says_when_a_value_has_no_source(site: Site) -> None:
+    client = site.client("olly")
+    text = client.get("/referrals/SIRG-2026-0004/correct?key=referrer.phone").text
+    aside = text[text.index('<aside class="doc source-view"') :]
+    assert "No source: this answer was not found on the form (it was missing)." in aside
+    assert 'class="source"' not in aside and "Written on the form" not in text
+    # A scan keyed in by hand: no text to show, so the PDF is linked to read as received.
+    add_referral(
+        site.engine,
+        "SIRG-2026-0502",
+        content=b"%PDF-1.7\n% a scan\n",
+        provenance={"child.name": {"raw": "Test Child", "where": "keyed in by hand by olly"}},
+    )
+    text = client.get("/referrals/SIRG-2026-0502/correct?key=child.name").text
+    aside = text[text.index('<aside class="doc source-view"') :]
+    assert "Source: keyed in by hand by olly." in aside
+    assert 'href="/referrals/SIRG-2026-0502/document?inline=1"' in aside
