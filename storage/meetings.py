@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, func, select
 
-from storage.agenda import Decision, items_of, offered
+from storage.agenda import Decision, items_of, next_meeting, offered
 from storage.audit import record_event
 from storage.tables import (
     AgendaItem,
@@ -129,6 +129,32 @@ def add_all_ready(
         add_to_agenda(session, meeting, referral, actor, now, today)
         added.append(offer.reference)
     return added
+
+
+def put_on_next_meeting(
+    session: Session, referral: Referral, actor: str, now: datetime, today: date
+) -> SirgMeeting | None:
+    """A referral just made Ready for SIRG goes onto the next meeting's agenda (an officer
+    can move it); the meeting, or None when none is scheduled or it is already on one."""
+    meeting = next_meeting(session, today)
+    if meeting is None or referral.status != READY:
+        return None
+    try:
+        add_to_agenda(session, meeting, referral, actor, now, today)
+    except MeetingError:
+        return None  # already on an upcoming agenda: left where an officer put it
+    return meeting
+
+
+def fill_if_next(
+    session: Session, meeting: SirgMeeting, actor: str, now: datetime, today: date
+) -> list[str]:
+    """A newly scheduled meeting that is now the next one takes the Ready referrals that
+    were waiting for a meeting; their references."""
+    soonest = next_meeting(session, today)
+    if soonest is None or soonest.id != meeting.id:
+        return []
+    return add_all_ready(session, meeting, actor, now, today)
 
 
 def _item_in(session: Session, meeting: SirgMeeting, item_id: int) -> AgendaItem:

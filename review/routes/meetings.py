@@ -124,10 +124,12 @@ def schedule(
                     db, day, time_note, place_note, user.name, now, today
                 )
                 meeting_id = meeting.id
+                waiting = meetings.fill_if_next(db, meeting, user.name, now, today)
         except WorkflowError as exc:
             errors["meeting_date"] = sentence(str(exc)).rstrip(".")
         else:
-            flash(request, f"Meeting scheduled for {uk_date(day)}.")
+            added = f" {len(waiting)} Ready referrals put on its agenda." if waiting else ""
+            flash(request, f"Meeting scheduled for {uk_date(day)}.{added}")
             return see_flash(f"/meetings/{meeting_id}")
     return _list_page(request, engine, now, user, errors, values, 400)
 

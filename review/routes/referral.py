@@ -19,7 +19,7 @@ from review.record import (
     layout,
     recomputed,
 )
-from review.render import flash, page
+from review.render import flash, page, uk_date
 from review.routes import (
     DbEngine,
     Now,
@@ -33,8 +33,8 @@ from review.routes.conversation import conversation_view, eml_response
 from review.routes.duplicates import merge_view
 from review.source import attachment_meta, original, value_source
 from review.statutory import statutory_card
+from storage import meetings, users, workflow
 from storage import purge as purging
-from storage import users, workflow
 from storage.db import session_scope
 from storage.insights import possible_duplicates
 from storage.messages import attachment_bytes
@@ -239,10 +239,16 @@ def change_status(
             workflow.change_status(
                 db, referral, to_status, note.strip() or None, when, user.name, now
             )
+            meeting = meetings.put_on_next_meeting(db, referral, user.name, now, uk_today(now))
+            on_agenda = (
+                f" It is on the agenda of the SIRG meeting of {uk_date(meeting.meeting_date)}."
+                if meeting
+                else ""
+            )
     except WorkflowError as exc:
         flash(request, _sentence(str(exc)))
         return see_flash(f"/referrals/{reference}")
-    flash(request, f"Moved to {workflow.status_label(to_status)}.")
+    flash(request, f"Moved to {workflow.status_label(to_status)}.{on_agenda}")
     return see_flash(f"/referrals/{reference}")
 
 

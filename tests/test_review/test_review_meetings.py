@@ -21,7 +21,7 @@ from review.app import create_app
 from review.days import uk_today
 from review.users import add_user
 from storage import crypto, meetings, purge
-from storage.agenda import Decision, agenda, offered
+from storage.agenda import Decision, agenda, items_of, offered
 from storage.db import make_engine, session_scope
 from storage.tables import (
     AuditEvent,
@@ -214,6 +214,56 @@ def test_ready_referrals_are_offered_and_the_agenda_can_be_shaped(site: Site) ->
         }
     assert {"scheduled", "agenda item added", "agenda item moved up", "agenda item moved out",
             "agenda item moved in", "agenda item removed"} <= actions  # fmt: skip
+
+
+def test_ready_referrals_go_onto_the_next_meeting_s_agenda(site: Site) -> None:
+    """Scheduling the next meeting takes the Ready referrals waiting for one; a referral
+    made Ready later joins that meeting's agenda; a later meeting takes neither."""
+    ready(site.engine, "SIRG-2026-0121")
+    add_referral(site.engine, "SIRG-2026-0122", status="new")
+    client = site.client("olly")
+    day = today(site)
+    for offset in (7, 14):  # the next meeting takes the waiting referral; the later none
+        page = client.post(
+            "/meetings",
+            data={
+                "csrf_token": token(client),
+                "meeting_date": (day + timedelta(days=offset)).isoformat(),
+            },
+        )
+        assert page.status_code == 200, page.text
+    with session_scope(site.engine) as db:
+        later, soonest = sorted(
+            db.exec(select(SirgMeeting)).all(), key=lambda m: m.meeting_date, reverse=True
+        )
+        assert [i.referral_id for i in agenda_items(db, later)] == []
+        on_soonest = [ref_of(db, i.referral_id) for i in agenda_items(db, soonest)]
+    assert on_soonest == ["SIRG-2026-0121"]
+    csrf = token(client, "/referrals/SIRG-2026-0122")
+    moved = client.post(
+        "/referrals/SIRG-2026-0122/status",
+        data={"csrf_token": csrf, "to_status": READY},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    page = client.get("/referrals/SIRG-2026-0122")
+    assert "It is on the agenda of the SIRG meeting of" in page.text
+    with session_scope(site.engine) as db:
+        soonest_again = db.get(SirgMeeting, soonest.id)
+        assert soonest_again is not None
+        refs = [ref_of(db, i.referral_id) for i in agenda_items(db, soonest_again)]
+    assert refs == ["SIRG-2026-0121", "SIRG-2026-0122"]
+
+
+def agenda_items(db: Any, meeting: SirgMeeting) -> list[Any]:
+    assert meeting.id is not None
+    return list(items_of(db, meeting.id))
+
+
+def ref_of(db: Any, referral_id: int) -> str:
+    referral = db.get(Referral, referral_id)
+    assert referral is not None
+    return str(referral.reference)
 
 
 def test_a_decision_reason_is_sealed_and_purged_with_the_referral(site: Site) -> None:
@@ -610,10 +660,10 @@ def test_a_meeting_in_the_browser(site: Site, live: str, browser: Any) -> None:
     expect(page.locator(".flash")).to_contain_text("Meeting scheduled")
 
     # Two Ready referrals onto the agenda: one by hand, then the rest.
-    page.get_by_role("button", name="Add to agenda SIRG-2026-0201").click()
-    expect(page.locator(".flash")).to_contain_text("SIRG-2026-0201 added")
-    page.get_by_role("button", name=re.compile(r"Add all \d+ ready referral")).click()
+    # The next meeting takes the Ready referrals that were waiting for one.
+    expect(page.locator(".flash")).to_contain_text("2 Ready referrals put on its agenda")
     agenda_list = page.locator("ol.agenda")
+    expect(agenda_list).to_contain_text("SIRG-2026-0201")
     expect(agenda_list).to_contain_text("SIRG-2026-0202")
     assert agenda_list.locator("> li").count() == 2
     shot(page, "agenda")
