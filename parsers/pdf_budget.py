@@ -36,6 +36,23 @@ _OPERATOR = re.compile(
 _DRAWN = re.compile(rb"/([^" + _DELIMS + rb"]*)\s*Do(?![^" + _DELIMS + rb"])")
 _FLATE = ("/FlateDecode", "/Fl")
 _CHUNK = 1 << 16
+_DELIM = re.compile(rb"[" + _DELIMS + rb"]")
+
+
+def _count_operators(data: bytes) -> int:
+    """Drawing operators in a content stream, counted in C a chunk at a time: each chunk
+    ends just after a delimiter, so no operator is split or miscounted, and a list of
+    matches never holds more than one chunk's (a hostile stream has millions)."""
+    count, start, size = 0, 0, len(data)
+    while start < size:
+        end = min(start + _CHUNK, size)
+        if end < size:
+            delim = _DELIM.search(data, end)
+            end = delim.end() if delim is not None else size
+        # pos/endpos, not a slice: the look-behind still sees the byte before `start`.
+        count += len(_OPERATOR.findall(data, start, end))
+        start = end
+    return count
 
 
 @dataclass
@@ -171,7 +188,7 @@ class _Counter:
             if data is None:
                 raise _OverPage("size")
             drawn: Counter[str] = Counter(_name(m.group(1)) for m in _DRAWN.finditer(data))
-            ops = sum(1 for _ in _OPERATOR.finditer(data))
+            ops = _count_operators(data)
             known = self._streams[key] = _Stream(ops, len(data), dict(drawn))
         return known
 

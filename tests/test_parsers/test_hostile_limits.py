@@ -400,3 +400,19 @@ def test_real_mail_is_parsed_as_before() -> None:
         want = [(c.filename, c.sha256) for c in candidates(plain)]  # type: ignore[arg-type]
         assert [(c.filename, c.sha256) for c in candidates(parse_message(raw))] == want, path
     assert cut <= 5
+
+
+def test_drawing_operators_are_counted_alike_across_chunk_boundaries() -> None:
+    """The budget counts a stream a chunk at a time: the same count as reading it whole,
+    whatever falls on a chunk's edge (tokens of every kind, delimiters or none)."""
+    import random
+
+    from parsers import pdf_budget
+
+    rng = random.Random(13)
+    tokens = [b"re", b"m", b"l", b"Tj", b"q", b"12.5", b"/F1", b"(x)", b"Do", b"'", b"relax"]
+    gaps = [b" ", b"\n", b"", b"/", b"[", b"("]
+    for _ in range(20):
+        stream = b"".join(rng.choice(tokens) + rng.choice(gaps) for _ in range(60_000))
+        whole = sum(1 for _ in pdf_budget._OPERATOR.finditer(stream))
+        assert pdf_budget._count_operators(stream) == whole
