@@ -86,7 +86,7 @@ class FieldHint:
 class Layout:
     """A readable document: blocks in reading order, plus any fillable-field values."""
 
-    source: Literal["docx", "pdf", "odt"]
+    source: Literal["docx", "pdf", "odt", "scan"]
     blocks: list[Block]
     hints: list[FieldHint] = field(default_factory=list)
 

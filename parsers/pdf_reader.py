@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import pypdf
 from pdfplumber.table import Table as FoundTable
@@ -29,6 +29,7 @@ from pdfplumber.table import (
 from parsers.layout import (
     Block,
     Cell,
+    FieldHint,
     Layout,
     Para,
     Rejection,
@@ -101,11 +102,6 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
     # Counted before pdfium loads a page: loading is where a hostile drawing costs.
     check_drawing(reader, limits)
     widgets, hints = form_fields(reader, limits)
-
-    page_lines: list[list[Line]] = []
-    page_regions: list[list[_Region]] = []
-    heights: list[float] = []
-    chars = 0
     with PDFIUM_LOCK:
         doc = open_pdf(data, "" if encrypted else None)
         try:
@@ -121,6 +117,25 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
                     )
         finally:
             doc.close()
+    return layout_of(contents, widgets, hints, limits) or Rejection("rejected", SCANNED)
+
+
+def layout_of(
+    contents: list[PageContent],
+    widgets: dict[int, list[Word]] | None = None,
+    hints: list[FieldHint] | None = None,
+    limits: PdfLimits = DEFAULT_PDF_LIMITS,
+    source: Literal["pdf", "scan"] = "pdf",
+) -> Layout | None:
+    """The blocks of pages already read (from a PDF's text layer, or from a scan's OCR
+    words and the ruling lines and boxes found in its image); None when the pages hold
+    too little text to be a form."""
+    widgets = widgets or {}
+    hints = hints or []
+    page_lines: list[list[Line]] = []
+    page_regions: list[list[_Region]] = []
+    heights: list[float] = []
+    chars = 0
     for n, content in enumerate(contents):
         words = place_fields(content.words, widgets.get(n, []))
         chars += sum(len(w.text.strip()) for w in words)
@@ -132,7 +147,7 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
         page_lines.append(lines)
         heights.append(content.height)
     if chars < MIN_TEXT_CHARS and not any(h.value.strip() for h in hints):
-        return Rejection("rejected", SCANNED)
+        return None
 
     drop = _running_heads(page_lines, heights)
     cell_lines = [c.lines for rs in page_regions for r in rs for row in r.rows or [] for c in row]
@@ -145,7 +160,7 @@ def _read(data: bytes, limits: PdfLimits) -> Layout | Rejection:
             if _head_key(ln.text) not in drop or not _in_margin(ln, heights[n])
         ]
         regions.extend(sorted(free + page_tables, key=lambda r: r.top))
-    return Layout("pdf", _blocks(regions, pitches), hints)
+    return Layout(source, _blocks(regions, pitches), hints)
 
 
 # --------------------------------------------------------------------------- tables
