@@ -13,7 +13,10 @@ from parsers.normalise import NO_YEAR, date_in_year
 Value = str | list[str]
 # "inferred": a value is stored but part of it was not written (the year of "3 Sep",
 # taken from the date of referral); a person should confirm it.
-ProblemKind = Literal["missing", "invalid", "unreadable", "inferred"]
+# "uncertain": a value read from a scan or photo that the OCR was not sure of; it is
+# stored for the officer's check (never passed as certain), and is not counted missing.
+ProblemKind = Literal["missing", "invalid", "unreadable", "inferred", "uncertain"]
+STORED_WITH_DOUBT = ("inferred", "uncertain")  # kinds whose value is kept, to be confirmed
 
 REFERRAL_DATE = "referrer.referral_date"
 # Dates that fall on or before the referral, so a missing year can be the referral's.
@@ -34,6 +37,44 @@ class FieldValue:
     value: Value
     raw: str
     where: str
+    confidence: float | None = None  # 0-1 when read from pixels (a scan), else None
+
+
+@dataclass(frozen=True)
+class ScanPage:
+    """One page of a scanned form as read: the file and page it came from, and how it
+    was turned to be read upright (so a review page can show the same view)."""
+
+    file: int  # index among the message's scanned files (0 for a single PDF)
+    page: int  # page index within that file, 0-based
+    turn: int  # degrees turned clockwise to stand it upright: 0, 90, 180 or 270
+    skew: float = 0.0  # then degrees of deskewing (small, either sign; positive = clockwise)
+
+
+@dataclass(frozen=True)
+class ScanBox:
+    """Where on an upright scanned page a value was read, as fractions of the page."""
+
+    page: int  # index into ParsedForm.scan_pages (the form's page order)
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def to_text(self) -> str:
+        """ "2:0.1200,0.3000,0.5500,0.3400": how provenance stores it."""
+        return f"{self.page}:{self.x0:.4f},{self.y0:.4f},{self.x1:.4f},{self.y1:.4f}"
+
+    @classmethod
+    def from_text(cls, text: str) -> ScanBox | None:
+        """The box `to_text` wrote, or None for anything else."""
+        m = re.fullmatch(r"(\d+):([\d.]+),([\d.]+),([\d.]+),([\d.]+)", text)
+        if m is None:
+            return None
+        x0, y0, x1, y1 = (float(v) for v in m.groups()[1:])
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+            return None
+        return cls(int(m.group(1)), x0, y0, x1, y1)
 
 
 @dataclass(frozen=True)
@@ -59,7 +100,11 @@ class ParsedForm:
     values: dict[str, FieldValue] = field(default_factory=dict)
     grids: dict[str, list[GridRow]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    source: str = ""  # "docx", "odt" or "pdf"
+    source: str = ""  # "docx", "odt", "pdf" or "scan"
+    # A scan only: its pages in form order, and where each value was read (by the
+    # provenance key: "child.name", "household[0].dob").
+    scan_pages: list[ScanPage] = field(default_factory=list)
+    scan_boxes: dict[str, ScanBox] = field(default_factory=dict)
 
     def infer_years(self) -> None:
         """Give "3 Sep" the referral's year where that is safe; flag it "inferred".
@@ -134,10 +179,10 @@ class ParsedForm:
     def missing(self) -> list[str]:
         """Mandatory keys left empty or not valid, in form order.
 
-        On a blank form that is every mandatory key. An inferred value is not missing:
-        it is stored, and its problem asks a person to confirm it.
+        On a blank form that is every mandatory key. An inferred or uncertain value is
+        not missing: it is stored, and its problem asks a person to confirm it.
         """
-        bad = {p.key for p in self.problems if p.kind != "inferred"}
+        bad = {p.key for p in self.problems if p.kind not in STORED_WITH_DOUBT}
         return [
             key
             for key in self.definition.mandatory_keys()
