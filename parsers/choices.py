@@ -55,7 +55,10 @@ def read_choice(
 ) -> Choice:
     """Which of `options` the answer text selects. Empty answer -> no selection, no problem."""
     printed = as_printed(text, options, multi)
-    return printed if printed is not None else searched(text, options, aliases, multi)
+    if printed is not None:
+        return printed
+    typed = as_typed(text, options)
+    return typed if typed is not None else searched(text, options, aliases, multi)
 
 
 def searched(
@@ -137,6 +140,29 @@ def as_printed(text: str, options: list[str], multi: bool) -> Choice | None:
     if len(chosen) > 1 and not multi:
         return None  # the general reading words the problem
     return Choice(chosen)
+
+
+# Line breaks, brackets (maybe a box: "[x]"), boxes and ticks: not a plain typed answer.
+_MARKS = "".join(sorted(EMPTY_BOXES | CHECKED_BOXES | TICKS))
+_NOT_PLAIN = re.compile(r"[\n\[\(" + re.escape(_MARKS) + "]")
+
+
+def as_typed(text: str, options: list[str]) -> Choice | None:
+    """The answer when it is one option typed as printed, in any case ("Yes", "NO"):
+    most typed answers, read without the general search (which gives the same). None
+    for anything else."""
+    if len(text) > 80 or _NOT_PLAIN.search(text):
+        return None
+    norm = normalise_label(text)
+    if not norm:
+        return None
+    same = [o for o in options if _option_label(o) == norm]
+    return Choice(same) if len(same) == 1 else None
+
+
+@lru_cache(maxsize=512)
+def _option_label(option: str) -> str:
+    return normalise_label(option)
 
 
 _SPACED = str.maketrans({c: f" {c} " for c in EMPTY_BOXES | CHECKED_BOXES | TICKS})

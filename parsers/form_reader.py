@@ -252,9 +252,10 @@ class FormReader:
             ans = st.answers.get(f.key)
             raw = self._clean("\n".join(p.text for p in ans.paras)) if ans else ""
             where = ans.where if ans else ""
-            # A choice may be shown by emphasis alone: it is read from the marked text.
-            read = self._clean("\n".join(p.marked or p.text for p in ans.paras)) if ans else ""
-            text = read if f.type in ("choice", "multi-choice") else raw
+            text = raw
+            if ans and f.type in ("choice", "multi-choice") and any(p.marked for p in ans.paras):
+                # A choice may be shown by emphasis alone: it is read from the marked text.
+                text = self._clean("\n".join(p.marked or p.text for p in ans.paras))
             result = self.answers.normalise(f.type, text, f.options, f.type == "multi-choice")
             if result.problem:
                 problems.append(Problem(f.key, label, "invalid", result.problem, raw, where))

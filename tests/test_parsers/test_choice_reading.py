@@ -153,3 +153,29 @@ def test_the_form_s_own_boxes_are_read_as_the_general_search_reads_them() -> Non
                 compared += 1
     assert compared > 50
     assert as_printed("☐ YES    ☐ No", ["Yes", "No"], False) is None  # edited: searched
+
+
+def test_one_option_typed_alone_is_read_as_the_general_search_reads_it() -> None:
+    """The quick reading of a typed option ("Yes", "NOT KNOWN") agrees with the search,
+    and leaves everything else to it."""
+    from parsers.choices import as_typed, searched
+    from parsers.formdef import load_form
+    from parsers.layout import EMPH_OFF, EMPH_ON
+
+    form = load_form("sirg-2024")
+    compared = 0
+    for f in form.fields:
+        if f.type not in ("choice", "multi-choice") or not f.options:
+            continue
+        multi = f.type == "multi-choice"
+        for o in f.options:
+            for text in (o, o.upper(), o.lower(), f" {o}. ", f"{EMPH_ON}{o}{EMPH_OFF}"):
+                quick = as_typed(text, f.options)
+                if quick is None:
+                    assert "(" in o, text  # brackets may be tick boxes: left to the search
+                    continue
+                assert quick == searched(text, f.options, form.choice_aliases, multi), text
+                compared += 1
+    assert compared > 100
+    for text in ("", "Y", "X", "Yes No", "☒ Yes", "Yes ✓", "[x] Yes", "Yes\nNo", "Maybe"):
+        assert as_typed(text, ["Yes", "No"]) is None, text
