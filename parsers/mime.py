@@ -14,11 +14,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
-from email.policy import default as default_policy
 from email.utils import getaddresses
 from typing import cast
 
 from parsers.limits import MAX_HEADER_BLOCK_BYTES, MAX_MIME_DEPTH
+from parsers.mail_policy import default_policy
 from parsers.mime_limits import Scan, is_blank, is_header_line
 
 MAX_DEPTH = 10  # forwards nested deeper than this are not opened (a guard against loops)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import email
 import re
 from dataclasses import dataclass, field
-from email.policy import default as default_policy
 
+from parsers.content_type import content_type
 from parsers.limits import (
     KIB,
     MAX_HEADER_BLOCK_BYTES,
@@ -264,7 +263,7 @@ class Scan:
         at, ended, block = self._headers(at, "part" if self.stack or self.parts else "email")
         if ended == "boundary":
             return self._boundary(at)
-        maintype, subtype, boundary = _content_type(block.ctype, default)
+        maintype, subtype, boundary = content_type(block.ctype, default)
         nested = maintype == b"message" and subtype != b"delivery-status"
         container = nested or (maintype == b"multipart" and boundary is not None)
         if container and len(self.stack) >= MAX_MIME_DEPTH:
@@ -406,36 +405,3 @@ def _comment_depth(value: bytes) -> int:
         elif ch == 0x29 and depth:  # )
             depth -= 1
     return deepest
-
-
-_SIMPLE_TYPE = re.compile(rb"[^:]*:\s*([^;\s]*)")
-
-
-def _content_type(ctype: bytes | None, default: bytes) -> tuple[bytes, bytes, bytes | None]:
-    """(maintype, subtype, boundary or None) as the feed parser will read this
-    Content-Type field; the default type when there is none.
-
-    A type that cannot be a multipart or an email is read here; any other is given to
-    the standard library itself (on this one field, already cut to size), so encoded
-    words, RFC 2231 parameters and comments are read exactly as the parser reads them.
-    """
-    if ctype is None:
-        maintype, _, subtype = default.partition(b"/")
-        return maintype, subtype, None
-    lowered = ctype.lower()
-    if b"=?" not in ctype and b"multipart" not in lowered and b"message" not in lowered:
-        match = _SIMPLE_TYPE.match(lowered)
-        text = match.group(1) if match is not None else b""
-        maintype, _, subtype = (text if text.count(b"/") == 1 else b"text/plain").partition(b"/")
-        return maintype, subtype, None
-    try:
-        one = email.message_from_bytes(ctype.rstrip(b"\r\n") + b"\r\n\r\n", policy=default_policy)
-        text = one.get_content_type().encode("ascii", "surrogateescape")
-        found = one.get_boundary()
-        boundary = found.encode("ascii", "surrogateescape") if found is not None else None
-    except (Exception, RecursionError):  # noqa: BLE001 - any failure reads as text
-        # A boundary no line can match (not ASCII), or a field the parser cannot read:
-        # the part holds no parts the parser would find.
-        return b"text", b"plain", None
-    maintype, _, subtype = text.partition(b"/")
-    return maintype, subtype, boundary

@@ -18,6 +18,7 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass
+from email.message import EmailMessage
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -51,6 +52,7 @@ def _current_address_space() -> int:
 MEMORY_ANSWER = pickle.dumps(("memory", ""))
 DEPTH_ANSWER = pickle.dumps(("depth", ""))
 EXIT_OUT_OF_MEMORY = 3  # the child could not even say what happened
+_NO_MESSAGE = EmailMessage()  # stands in for the email on its way back to the parent
 
 
 def _child(ctx: MessageContext, limits: ReadLimits, write_fd: int) -> None:
@@ -69,6 +71,9 @@ def _child(ctx: MessageContext, limits: ReadLimits, write_fd: int) -> None:
         try:
             decide(ctx)
             ctx.scanner = None  # a connection, not part of the result
+            # The parent holds the email and its parsed form already: only what the
+            # stages decided goes back (a parsed email pickles to several times its size).
+            ctx.raw, ctx.message = b"", _NO_MESSAGE
             payload = pickle.dumps(("ok", ctx), protocol=pickle.HIGHEST_PROTOCOL)
         except MustWait as exc:
             payload = pickle.dumps(("wait", str(exc)))
@@ -166,6 +171,7 @@ def decide_limited(ctx: MessageContext, limits: ReadLimits) -> MessageContext:
     if kind == "ok":
         decided: MessageContext = value
         decided.scanner = ctx.scanner
+        decided.raw, decided.message = ctx.raw, ctx.message
         return decided
     if kind == "wait":
         raise MustWait(value)
