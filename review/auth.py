@@ -123,12 +123,15 @@ def authenticate(
         user = users.by_name(db, clean) if clean else None
         if user is None or user.id is None:
             # The typed name is not kept: people type passwords into the name box.
+            users.failed(db, address, None, now)
             record_event(db, "unknown", "user", 0, "login failed", now, "unknown user name")
             return None
         if not matched or user.password_hash != password_hash:
+            users.failed(db, address, user.name, now)
             record_event(db, user.name, "user", user.id, "login failed", now, "wrong password")
             return None
         if not user.active:
+            users.failed(db, address, user.name, now)
             record_event(db, user.name, "user", user.id, "login refused", now, "disabled")
             return None
         users.forget_failures(db, users.address_key(address), users.account_key(user.name))

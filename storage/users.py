@@ -30,6 +30,11 @@ ADDRESS_DELAY_MAX = timedelta(minutes=15)
 ACCOUNT_DELAY = timedelta(seconds=15)
 ACCOUNT_DELAY_MAX = timedelta(minutes=1)
 FORGET_FAILURES_AFTER = timedelta(hours=24)  # a typo last week does not count today
+# Sign-ins from one address being checked at the same moment (an office behind one
+# address at nine o'clock): beyond this many, the next waits briefly, so a burst of
+# guesses sent in parallel is still bounded before any of them has failed.
+IN_FLIGHT = 20
+IN_FLIGHT_DELAY = timedelta(seconds=15)
 # Plain names ("a.smith"), so they read well in the audit log and never need escaping.
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
 
@@ -157,27 +162,52 @@ def admit(session: Session, address: str, account: str | None, now: datetime) ->
     """Let a sign-in attempt be checked, or say until when it is refused.
 
     An admitted attempt is counted as a failure before the password is checked (a success
-    then forgets it): requests sent in parallel each see the count of those before them,
-    so a burst cannot slip past the limit while the first ones are still being checked.
-    A refused attempt is not counted. `account` is None for a name that is no user's.
-    Returns None when admitted, else when the block that refuses the attempt ends.
+    then forgets it), so requests sent in parallel each see the count of those before
+    them. Only a failure that happened blocks (`failed`): attempts still being checked
+    never do, so several officers behind one address can sign in at the same moment;
+    past IN_FLIGHT of them at once, the next waits briefly. A refused attempt is not
+    counted. `account` is None for a name that is no user's. Returns None when admitted,
+    else when the block that refuses the attempt ends.
     """
     ip = address_key(address)
     ip_failures = _count(session, ip, now, unless_blocked=True)
     if ip_failures is None:
         return _blocked_until(session, ip, now)
+    if ip_failures > FREE_FAILURES + IN_FLIGHT:
+        _uncount(session, ip)
+        return now + IN_FLIGHT_DELAY
     if account is not None:
         user = account_key(account)
         # An address that has failed before may be a guesser's; one that has not is most
         # likely the officer's own, and the right password from it must always work.
-        suspect = ip_failures > 1
+        suspect = _has_failed(session, ip, now)
         user_failures = _count(session, user, now, unless_blocked=suspect)
         if user_failures is None:
             _uncount(session, ip)  # not checked, so not a failure of this address
             return _blocked_until(session, user, now)
-        _block(session, user, now, user_failures, ACCOUNT_DELAY, ACCOUNT_DELAY_MAX)
-    _block(session, ip, now, ip_failures, ADDRESS_DELAY, ADDRESS_DELAY_MAX)
     return None
+
+
+def failed(session: Session, address: str, account: str | None, now: datetime) -> None:
+    """A checked attempt failed: block its address, and its account, once their counts
+    (this failure and any attempts still being checked) pass the free tries."""
+    keys = [(address_key(address), ADDRESS_DELAY, ADDRESS_DELAY_MAX)]
+    if account is not None:
+        keys.append((account_key(account), ACCOUNT_DELAY, ACCOUNT_DELAY_MAX))
+    for key, first, longest in keys:
+        session.execute(
+            update(LoginThrottle).where(col(LoginThrottle.key) == key).values(last_failure_at=now)
+        )
+        row = session.get(LoginThrottle, key, populate_existing=True)
+        if row is not None:
+            _block(session, key, now, row.failures, first, longest)
+
+
+def _has_failed(session: Session, key: str, now: datetime) -> bool:
+    """Has this key had a failure of its own lately (not only attempts being checked)?"""
+    row = session.get(LoginThrottle, key, populate_existing=True)
+    last = row.last_failure_at if row is not None else None
+    return last is not None and last >= now - FORGET_FAILURES_AFTER
 
 
 def delayed_accounts(session: Session, now: datetime) -> dict[str, datetime]:
@@ -211,11 +241,12 @@ def _count(session: Session, key: str, now: datetime, *, unless_blocked: bool) -
         statement = statement.where(
             or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= now)
         )
+    # last_failure_at is set by `failed` only: attempts still being checked are counted
+    # here, but a count is forgotten a day after its last real failure.
     stale = col(LoginThrottle.last_failure_at) < now - FORGET_FAILURES_AFTER
     result = session.execute(
         statement.values(
             failures=case((stale, 1), else_=col(LoginThrottle.failures) + 1),
-            last_failure_at=now,
         ).returning(col(LoginThrottle.failures))
     ).first()
     if result is not None:
@@ -225,7 +256,7 @@ def _count(session: Session, key: str, now: datetime, *, unless_blocked: bool) -
     try:
         # A savepoint, so losing the race to create the row costs only a retry.
         with session.begin_nested():
-            session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
+            session.add(LoginThrottle(key=key, failures=1))
         return 1
     except IntegrityError:
         return _count(session, key, now, unless_blocked=unless_blocked)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ PATH_VALUES = {
     "item_id": "1",
     "decision_id": "1",
     "kind": "panel_notified",
+    "index": "0",
 }
 
 
@@ -312,3 +315,52 @@ def test_security_headers_on_every_page(site: Site) -> None:
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json", "/redoc"])
 def test_no_api_explorer(site: Site, path: str) -> None:
     assert site.client("ada").get(path).status_code == 404
+
+
+def test_sign_ins_being_checked_at_once_from_one_address_never_block_it(site: Site) -> None:
+    """An office behind one address at nine o'clock: attempts still being checked are
+    counted, but only a failure blocks; past IN_FLIGHT at once, the next waits briefly."""
+    from storage import users
+
+    now = site.clock()
+    with session_scope(site.engine) as db:
+        admitted = [
+            users.admit(db, "10.0.0.9", "olly", now) for _ in range(users.FREE_FAILURES + 3)
+        ]
+    assert admitted == [None] * (users.FREE_FAILURES + 3)  # all checked: none has failed
+    with session_scope(site.engine) as db:
+        for _ in range(users.IN_FLIGHT - 3):
+            assert users.admit(db, "10.0.0.9", None, now) is None
+        assert users.admit(db, "10.0.0.9", None, now) == now + users.IN_FLIGHT_DELAY
+        users.failed(db, "10.0.0.9", None, now)  # one of them fails: now the address waits
+        assert users.admit(db, "10.0.0.9", None, now) == now + timedelta(minutes=15)
+
+
+def test_officers_signing_in_together_from_one_address_all_get_in(site: Site) -> None:
+    """Found by bench/load.py: six right passwords at the same moment from one address
+    (no X-Forwarded-For, or one office's NAT) gave some of them "Too many failed sign-ins"."""
+    from review.users import add_user
+
+    names = [f"officer{n}" for n in range(6)]
+    for name in names:
+        add_user(site.engine, name, "officer", PASSWORD)
+    clients = {name: site.client() for name in names}
+    tokens = {name: csrf_of(clients[name].get("/login").text) for name in names}
+    start = threading.Barrier(len(names))
+    results: dict[str, int] = {}
+
+    def sign_in(name: str) -> None:
+        start.wait()
+        response = clients[name].post(
+            "/login",
+            data={"name": name, "password": PASSWORD, "csrf_token": tokens[name], "next": "/"},
+            follow_redirects=False,
+        )
+        results[name] = response.status_code
+
+    threads = [threading.Thread(target=sign_in, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {name: 303 for name in names}
