@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
+from functools import lru_cache
 from typing import cast
 
 from parsers.limits import MAX_HEADER_BLOCK_BYTES, MAX_MIME_DEPTH
@@ -54,11 +55,18 @@ def parse_message(raw: bytes) -> EmailMessage:
     Should the standard library still recurse too deep, only the email's own header
     fields are kept.
     """
-    data = Scan(raw).data
+    data = _scan(raw).data
     try:
         return cast(EmailMessage, email.message_from_bytes(data, policy=default_policy))
     except RecursionError:
         return _headers_only(data)
+
+
+@lru_cache(maxsize=2)
+def _scan(raw: bytes) -> Scan:
+    """One look over an email's bytes, shared by `parse_message` and `message_problem`
+    (the pipeline asks both of the same email, one after the other)."""
+    return Scan(raw)
 
 
 def parse_headers(raw: bytes) -> EmailMessage:
@@ -75,7 +83,7 @@ def message_problem(raw: bytes) -> str | None:
     `parse_message` reads it safely, but what it reads is not the whole email. One pass
     over the bytes, without the standard library's parser.
     """
-    return Scan(raw).problem()
+    return _scan(raw).problem()
 
 
 def header_block_too_big(raw: bytes, limit: int = MAX_HEADER_BLOCK_BYTES) -> bool:
