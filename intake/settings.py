@@ -171,10 +171,12 @@ class Settings(BaseSettings):
         20 * 1024 * 1024, description="Files larger than this are not opened; the sender is told."
     )
     read_timeout_seconds: float = Field(
-        30.0,
+        120.0,
         gt=0,
         description="Longest time reading one message may take (in a child process); "
-        "beyond it the message is quarantined with the reason and the next one goes on.",
+        "beyond it the message is quarantined with the reason and the next one goes on. "
+        "Above the scan reader's own 90 s of OCR a message (a typed form takes well under "
+        "a second).",
     )
     max_read_starts: int = Field(
         3,

@@ -84,10 +84,12 @@ def reply_row(
     in_reply_to: str | None,
     keyed_by_hand: bool = False,
     secure: str | None = None,
+    checked_scan: bool = False,
 ) -> OutboxMessage:
     """The acknowledgement (or request for information, or rejection) to the sender.
 
     `keyed_by_hand`: the LSCP team typed the referral in from what was sent (a scan, say).
+    `checked_scan`: an officer checked a referral read from a scan; this asks for what it lacks.
     `secure`: the email was a secure-email notice from this service; the team opens it.
     """
     first = referrals[0] if referrals else None
@@ -103,6 +105,7 @@ def reply_row(
             "rapid_review_due": uk_date(first.rapid_review_due if first else None),
             "keyed_by_hand": keyed_by_hand,
             "secure": secure,
+            "checked_scan": checked_scan,
         },
         config.templates_dir,
     )

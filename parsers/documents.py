@@ -13,8 +13,9 @@ from parsers.formdef import available_forms, load_form, normalise_label
 from parsers.layout import Layout, Para, Rejection
 from parsers.limits import MAX_PARAGRAPHS, OverLimit
 from parsers.odt_reader import read_odt
-from parsers.pdf_reader import read_pdf
+from parsers.pdf_reader import SCANNED, read_pdf
 from parsers.record import ParsedForm
+from parsers.scan_reader import ScanResult, is_scanned_pdf, is_small_image, read_scan
 from parsers.sniff import sniff
 from parsers.zip_guard import DEFAULT_LIMITS, check_zip, read_member
 
@@ -25,6 +26,8 @@ INCOMPLETE = "mandatory fields are not completed"
 INVALID = "mandatory fields are not completed or could not be understood"
 BLANK = "the referral form is blank (it has not been filled in)"
 NOT_FORM = "not an LSCP SIRG referral form"
+# HEIC (an iPhone's photos) needs pillow-heif, which is not installed (issue #15).
+HEIC = "a photo in HEIC format, which cannot be read here; please send it as a JPEG or PDF"
 _WHAT = {"pdf": "a PDF", "docx": "a Word document", "odt": "an OpenDocument text file"}
 _FORM_FILES = (".docx", ".docm", ".doc", ".pdf", ".odt", ".rtf")
 
@@ -70,11 +73,51 @@ def read_document(filename: str, content_type: str, data: bytes) -> DocumentResu
         return DocumentResult("rejected", "the attachment could not be read", None)
 
 
+def read_scan_set(files: list[bytes]) -> DocumentResult:
+    """Read several images (the photos or scans of one email) as the pages of one form,
+    in whatever order they came. Never raises."""
+    try:
+        return _scanned(files, "scanned images")
+    except Exception:  # noqa: BLE001 - one bad attachment must not stop the mailbox
+        return DocumentResult("rejected", "the scanned images could not be read", None)
+
+
+def _scanned(files: list[bytes], what: str) -> DocumentResult:
+    """A scan read by OCR, decided like any form; its form's source is "scan"."""
+    result: ScanResult = read_scan(files, _best_form)
+    if result.rejection is not None:
+        return DocumentResult(result.rejection.outcome, result.rejection.reason, None)
+    if result.form is None:
+        unread = (
+            f" (only its first {result.pages_read} of {result.pages_total} pages were read)"
+            if result.pages_total > result.pages_read
+            else ""
+        )
+        return DocumentResult("not_a_form", f"{what}, {NOT_FORM}{unread}", None)
+    return _decided(result.form)
+
+
 def _read(data: bytes) -> DocumentResult:
     kind = sniff(data)
     layout: Layout | Rejection
+    if kind == "image":
+        if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+            return DocumentResult("rejected", HEIC, None)
+        try:
+            small = is_small_image(data)
+        except OverLimit as exc:  # a decompression bomb: refused before decoding
+            return DocumentResult("rejected", str(exc), None)
+        except Exception:  # noqa: BLE001 - an image format Pillow cannot open
+            small = True
+        if small:  # a logo or an icon: never a page of a form
+            return DocumentResult(*_BY_KIND["image"], None)
+        return _scanned([data], "an image")
     if kind == "pdf":
+        if is_scanned_pdf(data):  # pages that are pictures, maybe under scanner OCR text
+            return _scanned([data], "a scanned PDF")
         layout = read_pdf(data)
+        if isinstance(layout, Rejection) and layout.reason == SCANNED:
+            return _scanned([data], "a scanned PDF")
     elif kind == "docx":
         layout = read_docx(data)
     elif kind == "odt":
@@ -100,6 +143,11 @@ def _read(data: bytes) -> DocumentResult:
         return DocumentResult("rejected", str(exc), None)
     if form is None:  # say what it was: "a PDF that is not ...", never just "nothing"
         return DocumentResult("not_a_form", f"{_WHAT[kind]}, {NOT_FORM}", None)
+    return _decided(form)
+
+
+def _decided(form: ParsedForm) -> DocumentResult:
+    """A form's outcome: a referral, or what is missing from it."""
     if form.is_blank():
         # The form itself, not filled in: the referrer is asked for every answer (the
         # form's mandatory keys, in order), and the team sees that a referral was meant.

@@ -117,3 +117,37 @@ PDFIUM_MAX_FORM_LEVEL = 40
 class OverLimit(Exception):
     """The file asks for more work than any referral form could; str() is the plain reason,
     safe to send back to the sender (it quotes nothing from the file)."""
+
+
+# --------------------------------------------------------------------------- scans
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    """How much reading one message's scanned or photographed form may cost.
+
+    OCR is the cost: about 2-3 s of one core for a 300 dpi page (Tesseract 5.3, one
+    thread), so pages, pixels and seconds are each bounded; past a limit the scan is
+    refused with a plain reason (or, for pages, the later ones are not read, and the
+    form says so).
+    """
+
+    # Pages read from one scan (a PDF, or the images of one email). Real: 4-5.
+    max_pages: int = 8
+    # Pixels of one page as decoded or rendered, checked before decoding (a decompression
+    # bomb is a small file of a huge image). Real: an A4 page at 300 dpi is 8.7 million,
+    # a 12-megapixel phone photo 12 million; a 48-megapixel one is refused.
+    max_page_pixels: int = 50_000_000
+    # The resolution pages are read at: a PDF page is rendered at it, a photo scaled to
+    # it (taking its page as A4 wide). Tesseract reads 10 pt type best at about 300.
+    ocr_dpi: int = 300
+    # Images smaller than this on both sides are not read (an email signature's logo).
+    min_image_side: int = 600
+    # Seconds of one Tesseract call before it is killed, and of all OCR for a message.
+    call_seconds: float = 45.0
+    message_seconds: float = 90.0  # below the pipeline's INTAKE_READ_TIMEOUT_SECONDS
+    # Tesseract processes run at once (pages are read in parallel).
+    workers: int = 2
+
+
+DEFAULT_SCAN_LIMITS = ScanLimits()

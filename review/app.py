@@ -43,6 +43,7 @@ from review.routes import (
     quarantine,
     queue,
     referral,
+    scan_check,
 )
 from review.secret import secret_key
 from review.sessions import SessionGate
@@ -138,6 +139,7 @@ def create_app(
         conversation,
         quarantine,
         keying,
+        scan_check,
         dashboard,
         meetings,
         decisions,

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from parsers.answers import AnswerReader
 from parsers.formdef import ColumnDef, FieldDef, FormDef, GridDef, load_form
 from parsers.statutory import is_urgent
+from storage.scans import record_key
 from storage.tables import Referral, ReferralCorrection
 from storage.workflow import record_value
 
@@ -116,7 +117,7 @@ def latest_corrections(corrections: list[ReferralCorrection]) -> dict[str, Refer
 def _flags(referral: Referral, corrected: dict[str, ReferralCorrection]) -> dict[str, Flag]:
     out: dict[str, Flag] = {}
     for p in referral.problems:
-        key = str(p.get("key", ""))
+        key = record_key(str(p.get("key", "")))  # a table's rows: counted from 0 here
         out[key] = Flag(
             kind=str(p.get("kind", "")),
             message=str(p.get("message", "")),
@@ -152,7 +153,7 @@ def _shown(
 
 def _problem_where(referral: Referral, key: str) -> str | None:
     for p in referral.problems:
-        if p.get("key") == key and p.get("where"):
+        if record_key(str(p.get("key", ""))) == key and p.get("where"):
             return str(p["where"])
     return None
 

@@ -61,6 +61,9 @@ def where_label(where: str) -> str:
     m = re.fullmatch(r"pdf page (\d+).*", where)
     if m:
         return f"page {m[1]}"
+    m = re.fullmatch(r"scan page (\d+).*", where)
+    if m:
+        return f"page {m[1]} of the scan"
     return where
 
 

@@ -19,6 +19,7 @@ from storage.tables import (
     ReferralMessage,
     ReferralMilestone,
     ReferralNote,
+    ReferralScanPage,
     ReferralStatusChange,
 )
 from storage.workflow import CLOSED, WorkflowError, messages_for
@@ -120,12 +121,17 @@ def purge(session: Session, referral: Referral, actor: str, now: datetime) -> No
     for message_id in sorted(emails):
         if not _still_needed(session, message_id, referral.id):
             _forget_email(session, message_id)
-    # The form itself goes even when its email stays for another referral.
-    attachment = session.get(Attachment, referral.attachment_id)
-    if attachment is not None:
-        attachment.content = b""
-        attachment.filename = "(purged)"
-        session.add(attachment)
+    # The form itself goes even when its email stays for another referral: every file of
+    # it (photos of a form's pages are several).
+    scanned = session.exec(
+        select(ReferralScanPage.attachment_id).where(ReferralScanPage.referral_id == referral.id)
+    ).all()
+    for attachment_id in {referral.attachment_id, *scanned}:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is not None:
+            attachment.content = b""
+            attachment.filename = "(purged)"
+            session.add(attachment)
     record_event(session, actor, "referral", referral.id, "purged", now)
 
 

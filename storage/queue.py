@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from storage.milestones import ACTIVE, Milestone
 from storage.referrals import initials
 from storage.tables import InboundMessage, MessageState, Referral, ReferralMilestone
-from storage.workflow import CLOSED, NEEDS_INFO
+from storage.workflow import CHECK_SCAN, CLOSED, NEEDS_INFO
 
 PAGE_SIZE = 50
 
@@ -228,6 +228,7 @@ class WorkCounts:
     unassigned: int
     needs_info: int
     quarantined: int  # messages, not referrals: held for a person
+    check_scan: int = 0  # read from a scan, waiting for an officer's check
 
 
 def work_counts(session: Session, today: date) -> WorkCounts:
@@ -245,4 +246,5 @@ def work_counts(session: Session, today: date) -> WorkCounts:
         unassigned=count(QueueFilter(assignee="-")),
         needs_info=count(QueueFilter(status=NEEDS_INFO)),
         quarantined=int(session.exec(held.select_from(InboundMessage)).one()),
+        check_scan=count(QueueFilter(status=CHECK_SCAN)),
     )

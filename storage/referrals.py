@@ -23,6 +23,7 @@ from parsers.statutory import UK, due_dates, is_urgent
 from storage.audit import record_event
 from storage.clock import utcnow
 from storage.references import next_reference
+from storage.scans import StoredPage, save_pages
 from storage.tables import (
     Attachment,
     InboundMessage,
@@ -49,6 +50,7 @@ COLUMN_FOR_KEY = {
 DATE_COLUMNS = ("child_dob", "incident_date")
 NEW = "new"
 NEEDS_INFO = "needs_info"
+CHECK_SCAN = "check_scan"  # read from a scan: waits for an officer's check (storage.workflow)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class FormReading:
     record: dict[str, Any]
     problems: list[dict[str, str]]
     provenance: dict[str, dict[str, str]]
+    # Read from pixels (a scan or photo): the referral waits for an officer to check what
+    # was read against these pages before anyone is asked for missing answers.
+    scanned: bool = False
+    scan_pages: tuple[StoredPage, ...] = ()
 
 
 def column_value(column: str, value: Any) -> Any:
@@ -160,7 +166,7 @@ def create_referral(
         reference=next_reference(session, aware_at.astimezone(UK).year),
         message_id=reading.message_id,
         attachment_id=reading.attachment_id,
-        status=NEW if complete else NEEDS_INFO,
+        status=CHECK_SCAN if reading.scanned else NEW if complete else NEEDS_INFO,
         complete=complete,
         urgent=is_urgent(reading.record),
         received_at=aware_at,
@@ -179,6 +185,7 @@ def create_referral(
     assert referral.id is not None
     effect = LinkEffect.CREATED
     record_event(session, actor, "referral", referral.id, "created", now, referral.status)
+    save_pages(session, referral.id, reading.scan_pages)
     link_message(session, referral, reading.message_id, LinkHow.FIRST, effect, actor, now)
     if sibling_of is not None:
         link_message(session, sibling_of, reading.message_id, how, LinkEffect.SIBLING, actor, now)

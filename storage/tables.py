@@ -381,6 +381,7 @@ class LoginThrottle(SQLModel, table=True):
 
 # SIRG's own work on a referral, kept in its own module; imported here so that every
 # table is registered on the metadata whoever imports `storage.tables`.
+from storage.scan_tables import ReferralScanPage as ReferralScanPage  # noqa: E402
 from storage.sirg_tables import AgendaItem as AgendaItem  # noqa: E402
 from storage.sirg_tables import MeetingDecision as MeetingDecision  # noqa: E402
 from storage.sirg_tables import ReferralMerge as ReferralMerge  # noqa: E402

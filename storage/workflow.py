@@ -27,6 +27,7 @@ from storage.tables import (
 
 NEW = "new"
 NEEDS_INFO = "needs_info"  # set by the intake pipeline when mandatory answers are missing
+CHECK_SCAN = "check_scan"  # read from a scan or photo: an officer checks what was read
 READY = "ready_for_sirg"
 RAPID_REVIEW = "decision_rapid_review"
 CSPR = "decision_cspr"
@@ -37,6 +38,7 @@ CLOSED = "closed"
 
 # Status codes and their names, in workflow order.
 STATUSES: dict[str, str] = {
+    CHECK_SCAN: "Check scan",
     NEW: "New",
     NEEDS_INFO: "Awaiting information",
     READY: "Ready for SIRG",
@@ -49,11 +51,13 @@ STATUSES: dict[str, str] = {
 }
 DECISIONS = (RAPID_REVIEW, CSPR, PLR, SINGLE_AGENCY, NFA)
 # The statutory clocks run until SIRG decides; after that the due dates are history.
-CLOCK_RUNNING = (NEW, NEEDS_INFO, READY)
+CLOCK_RUNNING = (CHECK_SCAN, NEW, NEEDS_INFO, READY)
 # Where a referral may go next. Steps back are allowed where real work goes back
 # (information found missing while preparing for SIRG); a decision is only followed by
-# closing, so the decision on record is the one SIRG made.
+# closing, so the decision on record is the one SIRG made. A referral read from a scan
+# leaves "Check scan" only by an officer's confirmation (`confirm_scan`), never by a move.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
+    CHECK_SCAN: (),
     NEW: (NEEDS_INFO, READY),
     NEEDS_INFO: (NEW, READY),
     READY: (NEEDS_INFO, *DECISIONS),
@@ -175,6 +179,42 @@ def change_status(
     referral.updated_at = now
     session.add(referral)
     record_event(session, actor, "referral", referral.id, "status changed", now, detail)
+
+
+def confirm_scan(
+    session: Session,
+    referral: Referral,
+    problems: list[dict[str, Any]],
+    complete: bool,
+    actor: str,
+    now: datetime,
+) -> str:
+    """An officer checked a referral read from a scan (its corrections already made with
+    `correct_value`): it becomes New, or Awaiting information when mandatory answers are
+    still missing, and its problems are what the check left. Returns the new status."""
+    assert referral.id is not None
+    writable(referral)
+    if referral.status != CHECK_SCAN:
+        raise WorkflowError("this referral is not waiting for a check of its scan")
+    to_status = NEW if complete else NEEDS_INFO
+    session.add(
+        ReferralStatusChange(
+            referral_id=referral.id,
+            from_status=CHECK_SCAN,
+            to_status=to_status,
+            note="checked against the scan",
+            actor=actor,
+            at=now,
+        )
+    )
+    referral.problems = problems
+    referral.status = to_status
+    referral.updated_at = now
+    session.add(referral)
+    record_event(session, actor, "referral", referral.id, "scan checked", now)
+    detail = f"{status_label(CHECK_SCAN)} → {status_label(to_status)}"
+    record_event(session, actor, "referral", referral.id, "status changed", now, detail)
+    return to_status
 
 
 def record_value(record: dict[str, Any], key: str) -> Any:

@@ -6,14 +6,19 @@ from intake.pipeline.context import MessageContext
 from parsers.secure_mail import secure_notice
 from storage.tables import Outcome
 
+SCANNED = "scanned referral form, waiting for an officer's check"
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 def run(ctx: MessageContext) -> None:
     """referral if any form is complete; needs_info for gaps or no form; else rejected."""
     outcomes = [doc.result.outcome for doc in ctx.documents]
-    if "referral" in outcomes:
+    if any(d.result.outcome == "referral" and not d.scanned for d in ctx.documents):
         ctx.end(Outcome.REFERRAL, "completed referral form")
+    elif any(doc.scanned for doc in ctx.documents):
+        # A form read from a scan is a referral, acknowledged as one; what it lacks is asked
+        # for only once an officer has checked what was read.
+        ctx.end(Outcome.REFERRAL, SCANNED)
     elif "needs_info" in outcomes:
         ctx.end(Outcome.NEEDS_INFO, "mandatory fields are not completed")
     elif "rejected" in outcomes:

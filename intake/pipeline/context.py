@@ -39,6 +39,15 @@ class ReadDocument:
 
     candidate: Candidate
     result: DocumentResult
+    # A form read from several images (photos of its pages): the candidates' positions in
+    # the reader's file order (a ScanPage's `file`); empty means this file alone.
+    files: tuple[int, ...] = ()
+
+    @property
+    def scanned(self) -> bool:
+        """True for a form read from pixels (a scan or photo): an officer checks it."""
+        form = self.result.form
+        return form is not None and form.source == "scan"
 
 
 @dataclass

@@ -26,6 +26,7 @@ from storage.db import session_scope
 from storage.messages import audit, defang
 from storage.outbox import BOUNCED
 from storage.referrals import FormReading, create_referral, initials, link_message
+from storage.scans import StoredPage, record_key
 from storage.tables import (
     Attachment,
     InboundMessage,
@@ -41,15 +42,32 @@ from storage.threads import Joined, Mentioned, find_thread
 ANSWERED = (Outcome.REFERRAL, Outcome.NEEDS_INFO, Outcome.REJECTED)
 # Replies that ask for something or turn a file away: these are rate-limited per address.
 LIMITED_KINDS = ("needs_info", "rejected", "follow_up", "complete")
+SCAN_ACK = "scan"  # a form's line in the acknowledgement: received, to be checked
 
 
 def provenance(form: ParsedForm) -> dict[str, dict[str, str]]:
-    """Where each value was found and the raw text it came from, by JSON key."""
-    out = {key: {"raw": fv.raw, "where": fv.where} for key, fv in form.values.items()}
+    """Where each value was found and the raw text it came from, by JSON key; for a scan
+    also how sure the reader was and the box on the page, for the officer's check."""
+    found = dict(form.values)
     for grid_key, grid_rows in form.grids.items():
         for index, row in enumerate(grid_rows):
             for column, cell in row.items():
-                out[f"{grid_key}[{index}].{column}"] = {"raw": cell.raw, "where": cell.where}
+                found[f"{grid_key}[{index}].{column}"] = cell
+    out = {key: {"raw": fv.raw, "where": fv.where} for key, fv in found.items()}
+    if form.source != "scan":
+        return out
+    for key, fv in found.items():
+        out[key]["source"] = "scan"
+        if fv.confidence is not None:
+            out[key]["confidence"] = f"{fv.confidence:.2f}"
+    # An unreadable answer has no value, but its box shows the officer where to look.
+    for p in form.problems:
+        key = record_key(p.key)
+        if key not in out and key in form.scan_boxes:
+            out[key] = {"raw": p.raw, "where": p.where, "source": "scan"}
+    for key, box in form.scan_boxes.items():
+        if key in out:
+            out[key]["box"] = box.to_text()
     return out
 
 
@@ -70,17 +88,25 @@ def unverified(ctx: MessageContext) -> bool:
     return ctx.sender_check == SenderCheck.NOT_VERIFIED
 
 
-def reading(doc: ReadDocument, message_row_id: int, attachment_id: int) -> FormReading:
-    """A read form as the one referral path takes it."""
+def reading(
+    doc: ReadDocument, message_row_id: int, attachment_ids: list[int], position: int
+) -> FormReading:
+    """A read form (the message's file at `position`) as the one referral path takes it;
+    `attachment_ids` are the message's stored files by position: a form photographed
+    page by page is in several of them."""
     form = doc.result.form
     assert form is not None
+    files = [attachment_ids[i] for i in doc.files] or [attachment_ids[position]]
+    pages = tuple(StoredPage(files[p.file], p) for p in form.scan_pages if 0 <= p.file < len(files))
     return FormReading(
         message_id=message_row_id,
-        attachment_id=attachment_id,
+        attachment_id=attachment_ids[position],
         form_id=form.form_id,
         record=form.to_json(),
         problems=form.problems_json(),
         provenance=provenance(form),
+        scanned=doc.scanned,
+        scan_pages=pages,
     )
 
 
@@ -179,10 +205,10 @@ def _follow_up(
     """An email in a referral's conversation: versions, siblings or the timeline."""
     assert row.id is not None
     forms = []
+    ids = [_attachment(session, doc, row.id, n) for n, doc in enumerate(ctx.documents)]
     for position, doc in enumerate(ctx.documents):
-        attachment_id = _attachment(session, doc, row.id, position)
         if doc.result.form is not None and doc.result.outcome in ("referral", "needs_info"):
-            forms.append((doc, reading(doc, row.id, attachment_id)))
+            forms.append((doc, reading(doc, row.id, ids, position)))
     filed = follow.file_forms(session, ctx, thread, row.id, forms)
     row.outcome, row.outcome_reason = follow.outcome_of(thread, filed)
     row.state = MessageState.PROCESSED
@@ -246,8 +272,9 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
     referrals: list[Referral] = []
     # Logos and other files are listed in the reply only when no form was found.
     any_form = any(d.result.outcome != "not_a_form" for d in ctx.documents)
+    # Every file is stored first: a form photographed page by page is read from several.
+    ids = [_attachment(session, doc, message_row_id, n) for n, doc in enumerate(ctx.documents)]
     for position, doc in enumerate(ctx.documents):
-        attachment_id = _attachment(session, doc, message_row_id, position)
         entry: dict[str, Any] = {
             "filename": doc.candidate.filename,
             "outcome": doc.result.outcome,
@@ -260,7 +287,7 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
         if form is not None and doc.result.outcome in ("referral", "needs_info"):
             referral = create_referral(
                 session,
-                reading(doc, message_row_id, attachment_id),
+                reading(doc, message_row_id, ids, position),
                 aware_at=ctx.received_at,
                 actor="system",
             )
@@ -270,6 +297,10 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
                 initials=initials(referral.child_name),
                 problems=problem_lines(form),
             )
+            if doc.scanned:
+                # "We received your scanned form; the team will check it": what it lacks
+                # is asked for once an officer has confirmed what was read.
+                entry.update(outcome=SCAN_ACK, problems=[])
         if doc.result.outcome != "not_a_form" or not any_form:
             files.append(entry)
     # A secure-email notice waits in the quarantine, where officers see it at once.

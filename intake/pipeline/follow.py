@@ -20,6 +20,7 @@ from parsers.formdef import load_form
 from parsers.thread import body_text
 from storage.clock import utcnow
 from storage.referrals import (
+    CHECK_SCAN,
     FormReading,
     Version,
     add_version,
@@ -123,6 +124,11 @@ def _sibling_reply(
         "initials": initials(sibling.child_name),
         "problems": missing_lines(sibling),
     }
+    if sibling.status == CHECK_SCAN:
+        # Read from a scan: acknowledged; what it lacks is asked for once an officer
+        # has checked what was read (review.scan_check).
+        outcome = "referral"
+        entry.update(outcome="scan", problems=[])
     return reply_row(
         filing.mail,
         to_addr=to_addr,

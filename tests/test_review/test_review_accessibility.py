@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from review_support import Site, add_referral, axe_violations, rejected_scan
+from scan_support import scanned_referral
 from test_review_browser import shot, sign_in
 
 NARROW, LAPTOP = 320, 1366
@@ -56,7 +58,9 @@ def _open(page: Any, url: str, findings: Findings, name: str) -> None:
     findings.check(page, name)
 
 
-def test_every_page_meets_wcag_22_aa_and_reflows(site: Site, live: str, browser: Any) -> None:
+def test_every_page_meets_wcag_22_aa_and_reflows(
+    site: Site, live: str, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     findings = Findings()
     for n in range(40):  # a long queue: more than one page of referrals
         add_referral(site.engine, f"SIRG-2026-{700 + n:04d}", status="new")
@@ -116,6 +120,12 @@ def test_every_page_meets_wcag_22_aa_and_reflows(site: Site, live: str, browser:
     _open(page, f"{live}/referrals/SIRG-2026-0701", findings, "referral, merged")
     _open(page, f"{live}/referrals/SIRG-1999-0001", findings, "not found")
     _open(page, f"{live}/meetings", findings, "meetings")
+    # Made late, so the queue's first referral above stays the sample's typed one.
+    scan = scanned_referral(site, monkeypatch, "a11y-scan")
+    _open(page, f"{live}/referrals/{scan}/check", findings, "checking a scan")
+    page.fill("#f-child-dob", "31/02/2019")
+    page.click("button:has-text('Confirm the checked referral')")
+    findings.check(page, "checking a scan, invalid date")
 
     page.click("text=Sign out")
     sign_in(page, live, "ada")
@@ -129,6 +139,7 @@ def test_every_page_meets_wcag_22_aa_and_reflows(site: Site, live: str, browser:
     findings.check(page, "queue (viewer)")
     _open(page, referral, findings, "referral (viewer)")
     _open(page, f"{live}/quarantine", findings, "quarantine (viewer)")
+    _open(page, f"{live}/referrals/{scan}/check", findings, "checking a scan (viewer)")
 
     print(f"axe-core on {len(findings.pages)} pages and states: {sorted(findings.pages)}")
     for name, broken in findings.axe.items():

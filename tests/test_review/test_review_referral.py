@@ -499,3 +499,35 @@ def test_the_correction_page_says_when_a_value_has_no_source(site: Site) -> None
     aside = text[text.index('<aside class="doc source-view"') :]
     assert "Source: keyed in by hand by olly." in aside
     assert 'href="/referrals/SIRG-2026-0502/document?inline=1"' in aside
+
+
+def test_a_problem_in_a_table_row_flags_that_row(site: Site) -> None:
+    """The reader numbers a table's rows from 1, as the sender sees them; the record from
+    0: the flag for the second household member's date of birth is on the second row."""
+    from review.record import layout
+
+    add_referral(
+        site.engine,
+        "SIRG-2026-0500",
+        record={
+            "child.name": "Test Child",
+            "household": [{"name": "Ann Adult"}, {"name": "Bo Adult"}],
+        },
+        problems=[
+            {
+                "key": "household[2].dob",
+                "label": "Household – Date of birth",
+                "kind": "invalid",
+                "message": "not a date",
+                "raw": "",
+                "where": "",
+            }
+        ],
+    )
+    with session_scope(site.engine) as db:
+        referral = by_reference(db, "SIRG-2026-0500")
+        assert referral is not None
+        sections = layout(referral, [])
+    (household,) = [g for s in sections for g in s.grids if g.key == "household"]
+    flagged = [c.key for row in household.rows for c in row if c.flag is not None]
+    assert flagged == ["household[1].dob"]
