@@ -82,6 +82,24 @@ def _blank(value: Any) -> bool:
     return value in (None, "", [])
 
 
+def posted_answers(submitted: Any, controls: tuple[str, ...]) -> dict[str, list[str]]:
+    """A keying or check page's answers as posted (every value of each input), without
+    the page's own controls (its CSRF token, row counts...)."""
+    return {
+        k: [v for v in submitted.getlist(k) if isinstance(v, str)]
+        for k in submitted
+        if k not in controls
+    }
+
+
+def row_count(value: object, least: int, most: int) -> int:
+    """The number of blank table rows a page asked for, within bounds."""
+    try:
+        return max(least, min(most, int(str(value))))
+    except ValueError:
+        return least
+
+
 def keyed_record(form: FormDef, sections: list[KeySection], posted: dict[str, list[str]]) -> Keyed:
     """Check and normalise every value typed into the page.
 

@@ -27,6 +27,8 @@ from review.keying import (
     create_referral,
     entry_sections,
     keyed_record,
+    posted_answers,
+    row_count,
 )
 from review.render import flash, page
 from review.routes import DbEngine, Now, file_response, see_flash, shown_inline
@@ -57,10 +59,7 @@ class Entry:
 
 
 def _rows(value: object) -> int:
-    try:
-        return max(GRID_ROWS, min(MAX_ROWS, int(str(value))))
-    except ValueError:
-        return GRID_ROWS
+    return row_count(value, GRID_ROWS, MAX_ROWS)
 
 
 def _context(db: Session, held: HeldMessage) -> dict[str, Any]:
@@ -127,11 +126,7 @@ async def create(
 ) -> Response:
     """Check what was typed; store the referral, or show the page again with the errors."""
     submitted = await request.form()
-    posted = {
-        k: [v for v in submitted.getlist(k) if isinstance(v, str)]
-        for k in submitted
-        if k not in CONTROLS
-    }
+    posted = posted_answers(submitted, CONTROLS)
     entry = Entry(
         str(submitted.get("source") or "email"),
         submitted.get("acknowledge") == "1",

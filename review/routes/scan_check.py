@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from parsers.formdef import FormDef
 from parsers.record import ScanBox
 from review.auth import SignedIn, require
-from review.keying import Keyed, entry_sections, keyed_record
+from review.keying import Keyed, entry_sections, keyed_record, posted_answers, row_count
 from review.record import form_for
 from review.render import flash, page
 from review.routes import DbEngine, Now, referral_or_404, see_flash
@@ -102,15 +102,8 @@ async def confirm_check(
 ) -> Response:
     """Store what the officer confirmed (each change a correction); the referral moves on."""
     submitted = await request.form()
-    posted = {
-        k: [v for v in submitted.getlist(k) if isinstance(v, str)]
-        for k in submitted
-        if k not in CONTROLS
-    }
-    try:
-        rows = max(1, min(MAX_ROWS, int(str(submitted.get("grid_rows") or "1"))))
-    except ValueError:
-        rows = 1
+    posted = posted_answers(submitted, CONTROLS)
+    rows = row_count(submitted.get("grid_rows") or "1", 1, MAX_ROWS)
     settings = request.app.state.settings
     with session_scope(engine) as db:
         referral = referral_or_404(db, reference)
