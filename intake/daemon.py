@@ -26,6 +26,12 @@ from notifications.transport import Transport
 
 log = logging.getLogger(__name__)
 
+# How long the SMTP connection stays open while the mailbox is quiet: mail comes in bursts,
+# and a reply sent on an open connection skips the connect, TLS and sign-in. Well under the
+# five minutes RFC 5321 lets a server wait, so the server rarely drops it first (and when
+# it does, the transport opens a new one before sending anything).
+SMTP_KEEP_OPEN = 30.0
+
 
 def _send_what_can_be_sent(engine: Engine, transport: Transport, lease: timedelta) -> None:
     """The mailbox failed, but the mail server may work: send the operator's alert now."""
@@ -87,7 +93,12 @@ class Worker:
                         source = make_source(settings)
                     self._busy = True
                     report = run_once(
-                        engine, settings, source, transport, should_stop=lambda: self.stop_requested
+                        engine,
+                        settings,
+                        source,
+                        transport,
+                        should_stop=lambda: self.stop_requested,
+                        keep_transport=True,
                     )
                     after_pass(engine, settings, mail, None, _token_expiry(source))
                     self._busy = False
@@ -103,7 +114,7 @@ class Worker:
                     backoff.reset()
                     if self.stop_requested:
                         break
-                    self._wait(source)
+                    self._wait(source, transport)
                 except _Interrupt:
                     # Left a wait, perhaps mid-IDLE: start the next pass on a fresh connection.
                     if source is not None:
@@ -132,14 +143,23 @@ class Worker:
                         continue
         finally:
             self._busy = True  # no more interrupts while closing
+            transport.close()
             if source is not None:
                 source.close()
             engine.dispose()
             log.info("worker stopped cleanly")
 
-    def _wait(self, source: MailSource) -> None:
+    def _wait(self, source: MailSource, transport: Transport) -> None:
         wait = getattr(source, "wait_for_mail", None)
-        if wait is not None:
-            wait(self.interval)
-        else:
+        if wait is None:
+            transport.close()
             time.sleep(self.interval)
+            return
+        # The first part of the wait keeps the SMTP connection for a burst of mail; once
+        # the mailbox has been quiet that long it is closed and the wait goes on.
+        keep = min(SMTP_KEEP_OPEN, self.interval)
+        if wait(keep):
+            return
+        transport.close()
+        if self.interval > keep:
+            wait(self.interval - keep)

@@ -1,4 +1,4 @@
-"""The runner: fetch, keep, decide, file, then move on the server; and send the outbox.
+"""The runner: fetch, keep, decide, file, send the reply, then move on the server.
 
 One message's failure never stops the others: an unexpected error quarantines that
 message (traceback kept for a person) and the loop carries on.
@@ -173,8 +173,13 @@ def handle(
     fetched: FetchedMessage,
     report: RunReport,
     move: bool = True,
+    deliver: Callable[[], None] | None = None,
 ) -> None:
-    """Keep, process and (unless `move` is False) move one fetched message."""
+    """Keep, process and (unless `move` is False) move one fetched message.
+
+    `deliver`, if given, is called once the outcome is committed and before the move: the
+    acknowledgement does not wait for the mail server's folder work.
+    """
     engine = filing.engine
     infected: str | None = None
     notices = []
@@ -203,6 +208,11 @@ def handle(
         process_stored(filing, settings, row, fetched.raw if infected is None else None)
     else:
         report.already_stored += 1
+    if deliver is not None:
+        # The outbox rows were committed with the outcome, so they may go before the move:
+        # a crash between the two leaves the message to be moved on the next pass, and the
+        # outbox lease still lets each row be sent at most once.
+        deliver()
     with session_scope(engine) as session:
         current = session.get(InboundMessage, row.id)
         assert current is not None
@@ -259,13 +269,20 @@ def run_once(
     backfill: bool = False,
     progress: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    keep_transport: bool = False,
 ) -> RunReport:
     """Process everything waiting, then send what the outbox holds.
 
     With `backfill`, old mail is stored and parsed but nobody is written to and nothing is
-    moved on the server: the referrers were answered long ago, by people.
+    moved on the server: the referrers were answered long ago, by people. With
+    `keep_transport` the SMTP connection stays open for the caller's next pass (the
+    daemon closes it itself once the mailbox has been quiet for a while).
     """
     report = RunReport()
+
+    def deliver() -> None:
+        report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
+
     filing = replace(filing_for(engine, settings), notify=not backfill)
     # Readers imported before the first message, not while reading it: a worker stopped
     # during its start-up must not count as a start of reading that message.
@@ -279,11 +296,18 @@ def run_once(
         if progress is not None:
             progress()
         try:
-            handle(filing, settings, source, fetched, report, move=not backfill)
-            if not backfill:
-                # The reply goes out now, not after the whole mailbox: a referrer waiting
-                # on a large backlog still hears back within seconds.
-                report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
+            # The reply goes out as soon as the outcome is committed, not after the whole
+            # mailbox (nor after the move): a referrer waiting on a large backlog still
+            # hears back within seconds.
+            handle(
+                filing,
+                settings,
+                source,
+                fetched,
+                report,
+                move=not backfill,
+                deliver=None if backfill else deliver,
+            )
         except MustWait as exc:
             # Nothing is wrong with the message; it stays in the mailbox until we can decide.
             report.waiting += 1
@@ -304,9 +328,10 @@ def run_once(
             report.reprocessed += 1
     try:
         if not report.stopped:
-            report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
+            deliver()
     finally:
-        transport.close()
+        if not keep_transport:
+            transport.close()
     return report
 
 
