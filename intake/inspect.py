@@ -11,6 +11,7 @@ from intake.scan import ClamdScanner, ScannerUnavailable
 from intake.settings import Settings
 from parsers.documents import DocumentResult
 from parsers.mime import message_problem
+from parsers.record import ParsedForm
 from storage.clock import utcnow
 from storage.messages import virus_reason
 from storage.tables import Outcome
@@ -58,7 +59,7 @@ def inspect_message(raw: bytes, settings: Settings) -> dict[str, Any]:
 def document_json(filename: str, result: DocumentResult) -> dict[str, Any]:
     """One document as `intake parse --json` prints it (the shape scripts rely on)."""
     form = result.form
-    return {
+    out = {
         "file": filename,
         "outcome": result.outcome,
         "reason": result.reason or None,
@@ -68,3 +69,35 @@ def document_json(filename: str, result: DocumentResult) -> dict[str, Any]:
         if form is not None
         else [],
     }
+    if form is not None and form.source == "scan":
+        out.update(scan_json(form))
+    return out
+
+
+def scan_json(form: ParsedForm) -> dict[str, Any]:
+    """What a scan adds: every value's source and confidence, shaped like "fields" (a
+    table as rows of columns), and the answers a person must check, with why."""
+    confidence: dict[str, Any] = {
+        key: round(fv.confidence, 3)
+        for key, fv in form.values.items()
+        if fv.value and fv.confidence is not None
+    }
+    for grid, rows in form.grids.items():
+        # The rows "fields" keeps (those with a value), in the same order.
+        shaped = [
+            {
+                col: round(c.confidence, 3)
+                for col, c in row.items()
+                if c.value and c.confidence is not None
+            }
+            for row in rows
+            if any(c.value for c in row.values())
+        ]
+        if any(shaped):
+            confidence[grid] = shaped
+    doubtful = [
+        {"key": p.key, "kind": p.kind, "message": p.message}
+        for p in form.problems
+        if p.kind in ("uncertain", "unreadable")
+    ]
+    return {"source": "scan", "confidence": confidence, "check": doubtful}
