@@ -49,9 +49,11 @@ def _read(name: str, data: bytes) -> tuple[str, str, int]:
 
 
 def _timed_read(name: str, data: bytes) -> tuple[str, str, int, float]:
-    started = time.perf_counter()
+    # CPU seconds of the reading process, not the wall clock: a blow-up costs CPU, and a
+    # machine busy with other work must not fail these bounds (they guard against minutes).
+    started = time.process_time()
     outcome, reason, members = _read(name, data)
-    return outcome, reason, members, time.perf_counter() - started
+    return outcome, reason, members, time.process_time() - started
 
 
 # --------------------------------------------------------------------------- PDF
@@ -75,12 +77,12 @@ def test_40000_small_squares_are_read_in_about_a_second_when_allowed() -> None:
     roomy = PdfLimits(page_drawing=50_000, page_content_bytes=8 * MIB)
 
     def read() -> tuple[str, int, float]:
-        started = time.perf_counter()
+        started = time.process_time()
         layout = read_pdf(data, roomy)
         boxes = sum(
             1 for b in getattr(layout, "blocks", []) for ch in getattr(b, "text", "") if ch == "☐"
         )
-        return type(layout).__name__, boxes, time.perf_counter() - started
+        return type(layout).__name__, boxes, time.process_time() - started
 
     kind, boxes, took = run_limited(read, 20)
     assert kind == "Layout" and boxes > 1000
@@ -283,12 +285,12 @@ def test_an_oversized_package_part_is_refused_unread() -> None:
 def _parse_and_walk(raw: bytes) -> tuple[list[str], float]:
     """What the pipeline does first with an email: parse it, read the headers the screen
     and thread stages read, find its files."""
-    started = time.perf_counter()
+    started = time.process_time()
     message = parse_message(raw)
     for name in ("From", "Reply-To", "Subject", "Message-ID", "In-Reply-To", "References"):
         _header_text(message, name)
     files = [c.filename for c in candidates(message)]
-    return files, time.perf_counter() - started
+    return files, time.process_time() - started
 
 
 def _header_text(message: Message, name: str) -> str:
@@ -342,9 +344,9 @@ def test_a_long_header_is_seen_before_anything_parses_it() -> None:
     from parsers.mime import header_block_too_big, message_problem
 
     raw = long_subject(5 * 1024 * 1024)
-    started = time.perf_counter()
+    started = time.process_time()
     assert header_block_too_big(raw)
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
     assert message_problem(raw) == (
         "the email's headers are far larger than any real email's (over 256 KB); it was not read"
     )
