@@ -21,16 +21,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))  # bench/ingest.py: the backlog generator and the SMTP handler
+sys.path.insert(0, str(BENCH))  # bench/ingest_mail.py: the backlog generator and the SMTP handler
 
-import ingest  # noqa: E402  (puts the project root and tests/ on sys.path too)
+import ingest_mail  # noqa: E402  (puts the project root and tests/ on sys.path too)
 
 from servers.dovecot import DovecotServer, find_dovecot  # noqa: E402
 from servers.intake_config import intake_env, settings_for  # noqa: E402
 from servers.smtp import SmtpServer  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 
-ROOT = ingest.ROOT
+ROOT = ingest_mail.ROOT
 # What `pip install django django-mailbox` gave on 2026-12-01, pinned so that every run
 # measures the same code (issue #16 measured django-mailbox 4.10).
 PEER_PINS = ("Django==5.2.19", "django-mailbox==4.10.1")
@@ -109,16 +109,16 @@ def check(child: Child, what: str) -> None:
 # -- the backlog ----------------------------------------------------------------------------
 
 
-def refill(dovecot: DovecotServer, n: int, samples: list[ingest.Sample]) -> float:
+def refill(dovecot: DovecotServer, n: int, samples: list[ingest_mail.Sample]) -> float:
     """Empty every folder, then APPEND the same `n` copies (same bytes every time)."""
     dovecot.empty_folders()
     started = time.perf_counter()
     with dovecot.client() as client:
         for copy in range(n):
-            raw, _ = ingest.make_copy(samples[copy % len(samples)], copy, "peer", True)
+            raw, _ = ingest_mail.make_copy(samples[copy % len(samples)], copy, "peer", True)
             client.append("INBOX", raw)
     seconds = time.perf_counter() - started
-    if ingest.inbox_count(dovecot) != n:
+    if ingest_mail.inbox_count(dovecot) != n:
         raise SystemExit("the INBOX does not hold the backlog")
     return seconds
 
@@ -238,7 +238,7 @@ def ours(tmp: Path, dovecot: DovecotServer, database_url: str, timeout: float) -
     """
     data = Path(tempfile.mkdtemp(prefix="ours-", dir=tmp))
     smtp = SmtpServer()
-    handler = ingest.TimingHandler()
+    handler = ingest_mail.TimingHandler()
     smtp.handler = handler
     smtp.start()
     try:
@@ -258,13 +258,13 @@ def ours(tmp: Path, dovecot: DovecotServer, database_url: str, timeout: float) -
                 seconds += child.seconds
                 rss = max(rss, child.rss_mb)
                 passes += 1
-                done = ingest.inbox_count(dovecot) == 0
-                if done and handler.delivered >= ingest.outbox_total(engine):
+                done = ingest_mail.inbox_count(dovecot) == 0
+                if done and handler.delivered >= ingest_mail.outbox_total(engine):
                     break
                 if time.perf_counter() > deadline:
                     print(f"!! gave up after {timeout:.0f} s: INBOX or outbox not empty")
                     break
-            outcomes = ingest.stored_outcomes(engine)
+            outcomes = ingest_mail.stored_outcomes(engine)
         finally:
             engine.dispose()
         note = (
@@ -364,7 +364,7 @@ def run(args: argparse.Namespace) -> int:
             peer.reset()
             child = peer.manage("getmail")
             check(child, "manage.py getmail")
-            left = ingest.inbox_count(dovecot)
+            left = ingest_mail.inbox_count(dovecot)
             return child, f"{peer.stored()}; {left} left in INBOX"
 
         sides: dict[str, Callable[[], tuple[Child, str]]] = {
@@ -374,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
         if use_pg:
             sides[OURS_PG] = lambda: ours(tmp, dovecot, pg_url, args.timeout)
         order = list(sides)
-        samples = ingest.load_samples()
+        samples = ingest_mail.load_samples()
         print(f"peer: {versions}; Dovecot port {dovecot.port}")
         print(f"PostgreSQL: {f'database {PG_DB} on {PG_HOST}:{PG_PORT}' if use_pg else 'off'}")
         results: list[Result] = []

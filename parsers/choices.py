@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from parsers.formdef import label_variants, normalise_label, similarity
+from parsers.formdef import normalise_label
+from parsers.label_match import label_variants, similarity
 from parsers.layout import EMPH_OFF, EMPH_ON
 
 EMPTY_BOXES = set("☐□▢❏❑⬜◻○")

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from parsers.answers import AnswerReader
-from parsers.formdef import FieldDef, FormDef, LabelMatcher, best_similarity, normalise_label
+from parsers.formdef import FieldDef, FormDef, normalise_label
 from parsers.grid_headers import unmerged
 from parsers.grid_reader import GridReader
+from parsers.label_match import LabelMatcher, best_similarity
 from parsers.layout import Cell, Layout, Para, Table
 from parsers.record import FieldValue, GridRow, ParsedForm, Problem
 

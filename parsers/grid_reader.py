@@ -14,18 +14,9 @@ from functools import lru_cache
 
 from parsers.answers import AnswerReader
 from parsers.choices import read_choice
-from parsers.formdef import (
-    ColumnDef,
-    FormDef,
-    GridDef,
-    LabelMatcher,
-    ProcessGridDef,
-    abbreviates,
-    best_similarity,
-    label_variants,
-    normalise_label,
-)
+from parsers.formdef import ColumnDef, FormDef, GridDef, ProcessGridDef, normalise_label
 from parsers.grid_headers import distinct, header_end, is_subheading, same_cell, spread
+from parsers.label_match import LabelMatcher, abbreviates, best_similarity, label_variants
 from parsers.layout import Cell
 from parsers.limits import MAX_GRID_ROWS, OverLimit
 from parsers.record import FieldValue, GridRow, Problem

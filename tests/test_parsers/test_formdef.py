@@ -12,12 +12,12 @@ from pydantic import ValidationError
 
 from parsers.formdef import (
     FORMS_DIR,
-    LabelMatcher,
     available_forms,
     load_form,
     load_form_file,
     normalise_label,
 )
+from parsers.label_match import LabelMatcher
 
 
 def _fields_md_rows() -> list[tuple[str, str, str, bool, list[str]]]:
