@@ -156,6 +156,10 @@ def find_boxes(mask: np.ndarray, dpi: float) -> list[TickBox]:
                 if not 0.8 * side <= height <= 1.25 * side or (x0, top) in taken:
                     continue
                 box = _box(mask, x0, top, x1, bottom + 1)
+                if box is None and (bx0 < x0 or bx1 > x1):
+                    # A square stood up from a tilted 1-bit scan has stepped sides: its
+                    # bottom stroke may reach a pixel or two past its top one.
+                    box = _box(mask, min(x0, bx0), top, max(x1, bx1), bottom + 1)
                 if box is not None:
                     taken.add((x0, top))
                     found.append(box)

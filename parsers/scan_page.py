@@ -22,6 +22,7 @@ from parsers.scan_image import (
 from parsers.scan_ink import unread_ink
 from parsers.scan_marks import Rule, TickBox, find_boxes, find_rules, paint_out
 from parsers.scan_ocr import Budget, OcrWord, ocr_words
+from parsers.scan_slots import missing_boxes
 
 # A page read upright gives most words at 90+; read upside down, garbage at 30-60.
 UPRIGHT_MEAN_CONF = 75.0
@@ -101,10 +102,14 @@ def _read_turned(
     painted = paint_out(np.asarray(page), rules, boxes)
     words = ocr_words(Image.fromarray(painted, "L"), round(dpi), budget)
     out = PageRead(source.file, source.page, turn, skew, page.width, page.height, dpi)
-    _level_baselines(mask & (painted < 255), words)
-    out.words, out.rules, out.boxes = words, rules, boxes
     # Without the ruling lines: a cell border just above a word is no accent.
     clean = mask & (painted < 255)
+    extra, gone = missing_boxes(clean, words, boxes)
+    words = [w for i, w in enumerate(words) if i not in gone]
+    for b in extra:
+        clean[b.y0 : b.y1, b.x0 : b.x1] = False
+    _level_baselines(clean, words)
+    out.words, out.rules, out.boxes = words, rules, boxes + extra
     spacing = _odd_spacing(clean, words)  # first: it joins and splits words
     out.doubtful = spacing | _unexplained_ink(clean, words)
     out.unread = unread_ink(clean, words, dpi)

@@ -38,7 +38,7 @@ from parsers.scan_image import (
 )
 from parsers.scan_ocr import Budget, OcrTimeout, OcrUnavailable
 from parsers.scan_page import PageRead, form_order, read_page
-from parsers.scan_values import LAYOUT_DOUBT, annotate, differing, flag
+from parsers.scan_values import LAYOUT_DOUBT, annotate, differing, dropped_ticks, flag
 from parsers.scan_words import Placed, body_size, content, place, section_of
 
 Chooser = Callable[[Layout], ParsedForm | None]
@@ -238,6 +238,7 @@ def _read(files: list[bytes], choose: Chooser, limits: ScanLimits, out: ScanResu
         other = reading(lambda p: True)
         if other is not None:
             flag(form, differing(form, other), handwritten=True)
+    dropped_ticks(form, placed)
     if out.pages_total > out.pages_read:
         form.problems.append(
             Problem(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import replace
 
+from parsers.layout import CHECKED
 from parsers.record import FieldValue, ParsedForm, Problem, ScanBox
 from parsers.scan_page import PageRead
 from parsers.scan_words import Placed
@@ -21,6 +23,13 @@ LAYOUT_DOUBT = (
     "please check it on the scan"
 )
 _WHERE = re.compile(r"pdf page (\d+) at \((-?\d+),(-?\d+)\)")
+_SCAN_WHERE = re.compile(r"scan page (\d+) at \((-?\d+),(-?\d+)\)")
+DROPPED_TICK = (
+    "a tick in this table could not be matched to its row on the scan: please check "
+    "this answer on the scan"
+)
+_ROW_PT = 8.0  # a status's first word and the ticks of its row lie on one line
+_STATUS_SPAN_PT = (-10.0, 100.0)  # the status column's boxes, from its first word
 _FAR = 250.0  # points: a word further than this from the last one is not the next one
 
 
@@ -159,3 +168,47 @@ def _drop(form: ParsedForm, key: str) -> None:
             for column, cell in list(row.items()):
                 if cell.key == key:
                     del row[column]
+
+
+def dropped_ticks(form: ParsedForm, placed: list[list[Placed]]) -> None:
+    """Flag the unread statuses of a process grid when its status column shows more
+    lines with a tick (or a box not clearly empty) than statuses were read or flagged
+    there: the answer of a row whose label or options the reader could not match, which
+    would else go unsaid."""
+    problems: dict[str, str] = {}
+    for p in form.problems:
+        problems[p.key] = problems.get(p.key) or p.where
+    for pg in form.definition.process_grids:
+        keys = [pg.status_key(r) for r in pg.rows]
+        absent = [k for k in keys if k not in form.values and k not in problems]
+        read: list[tuple[int, float, float]] = []
+        for k in keys:
+            where = form.values[k].where if k in form.values else problems.get(k, "")
+            m = _SCAN_WHERE.search(where)
+            if m:
+                read.append((int(m.group(1)) - 1, float(m.group(2)), float(m.group(3))))
+        if not read or not absent:
+            continue
+        # Flagged without a place: each may be one of the lines found below.
+        unplaced = sum(1 for k in keys if k in problems and k not in form.values) - sum(
+            1
+            for k in keys
+            if k in problems and k not in form.values and _SCAN_WHERE.search(problems[k])
+        )
+        x = statistics.median(r[1] for r in read)
+        lo, hi = x + _STATUS_SPAN_PT[0], x + _STATUS_SPAN_PT[1]
+        lines: set[tuple[int, int]] = set()
+        for n in {r[0] for r in read if 0 <= r[0] < len(placed)}:
+            ys = [r[2] for r in read if r[0] == n]
+            lines |= {
+                (n, round(p.word.top / _ROW_PT))
+                for p in placed[n]
+                if (p.word.text == CHECKED or p.unclear_box)
+                and lo <= p.word.x0 <= hi
+                and all(abs(p.word.top - y) > _ROW_PT for y in ys)
+            }
+        if len(lines) > unplaced:
+            for key in absent:
+                form.problems.append(
+                    Problem(key, form.label_for(key), "uncertain", DROPPED_TICK, "", "")
+                )

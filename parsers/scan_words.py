@@ -15,6 +15,7 @@ from parsers.pdf_text import Word
 from parsers.scan_marks import TickBox
 from parsers.scan_ocr import OcrWord
 from parsers.scan_page import PageRead
+from parsers.scan_slots import TICK_MARKS
 
 # Tesseract's x_size is the line's height from descender to ascender; a font's size is
 # about 1.2 times that (DejaVu 10 pt: x_size 8.2 pt), so sizes compare with a PDF's.
@@ -25,7 +26,7 @@ DESCENT = 0.2  # share of the size below the baseline, as `pdf_page` places word
 SCRIBBLE_CONF = 30.0
 PLACEHOLDER_SIMILARITY = 0.8
 UNREAD_INK = "[handwriting]"
-_MARKS = {"X", "x", "Y", "V", "v", "✓", "✔", "√", "J", "¥"}  # a tick read as a letter
+_MARKS = TICK_MARKS  # a tick read as a letter
 _OPTION_STARTS = {"Yes", "No", "Not"}  # a mark run into the option after it: "XNo"
 
 

@@ -1,8 +1,10 @@
 """Scanned and photographed forms read by OCR: right, or flagged, never confidently wrong.
 
-Each typed sample PDF is turned into scans (`scans.make`): image-only PDFs at 300, 200 and
-150 dpi, grey and 1-bit, tilted, a page upside down, pages out of order, and phone-like
-JPEGs. Each set prints "scan set <name>: fields right R/E, wrong values not flagged W".
+Each typed sample PDF is turned into scans (`scans.make`), every page tilted: image-only
+PDFs at 300, 200 and 150 dpi, each in grey and in 1-bit (300-1bit also has a page upside
+down and its pages out of order), and phone-like JPEGs out of order. Sets: 300-grey,
+300-1bit, 200-grey, 200-1bit, 150-grey, 150-1bit, phone-jpeg.
+Each set prints "scan set <name>: fields right R/E, wrong values not flagged W".
 A wrong value is acceptable only when it carries an "uncertain" or "unreadable" problem
 (or its key is reported missing): W must be 0 for every set. At 300 dpi at least 97 % of
 the expected answers and ticks must be read right.

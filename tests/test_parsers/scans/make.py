@@ -1,5 +1,6 @@
-"""Make scans of the sample PDFs: image-only PDFs at 300/200/150 dpi (grey and 1-bit,
-tilted, a page upside down, pages out of order) and phone-like JPEG photos, one a page.
+"""Make scans of the sample PDFs: image-only PDFs at 300/200/150 dpi, each grey and 1-bit,
+all tilted (300 dpi 1-bit also a page upside down, pages out of order), and phone-like JPEG
+photos, one a page.
 
 Deterministic: every random choice comes from a generator seeded by the set's name.
 Nothing is committed: the tests write these into their tmp_path.
@@ -115,9 +116,13 @@ def scan_sets(sources: tuple[str, ...] = SOURCES) -> list[ScanSet]:
         )
 
         for dpi in (200, 150):
+            rendered = render(pdf, dpi)
             rng = _rng(f"{stem}/{dpi}-grey")
-            pages = [tilt(p, rng) for p in render(pdf, dpi)]
+            pages = [tilt(p, rng) for p in rendered]
             out.append(ScanSet(f"{stem}/{dpi}-grey", stem, [image_pdf(pages, dpi)], False, n))
+            rng = _rng(f"{stem}/{dpi}-1bit")
+            pages = [bilevel(tilt(p, rng)) for p in rendered]
+            out.append(ScanSet(f"{stem}/{dpi}-1bit", stem, [image_pdf(pages, dpi)], False, n))
 
         rng = _rng(f"{stem}/phone")
         at250 = render(pdf, 250)
