@@ -82,6 +82,10 @@ def file_forms(
     filed = Filed()
     for doc, reading in forms:
         match = next((r for r in thread.referrals if same_child(r.record, reading.record)), None)
+        if match is not None and reading.scanned:
+            # Values read from pixels never change a record unchecked: the scan joins the
+            # referral's timeline (below) for an officer to read, as any other document.
+            continue
         if match is not None and match.purged_at is None:
             where = f"{doc.candidate.filename} (email of {ctx.received_at:%d %b %Y %H:%M} UTC)"
             version = add_version(session, match, reading, how=thread.how, where=where)

@@ -209,3 +209,31 @@ def test_photos_without_a_form_are_read_once_as_a_set(
     assert calls == [2]
     assert [d.result.reason for d in ctx.documents] == ["scanned images, not a form"] * 2
     assert ctx.outcome == "needs_info" and "not a form" in ctx.reason
+
+
+def test_a_scanned_follow_up_never_changes_the_record_unchecked(
+    intake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later scan of the same child's form joins the referral's timeline for an officer
+    to read; its values, read from pixels, are not merged into the record as a version."""
+    from dataclasses import replace
+
+    from storage.tables import ReferralMessage
+
+    engine, settings = intake
+    first = file_email(engine, settings, "typed-first", scan_email("typed-first"))
+    referral, _, _ = _one(engine, first)
+    assert referral.status == "new"  # the typed sample, read by the real reader
+    form = stand_in_form()
+    form.values["child.school"] = replace(form.values["child.school"], value="Read Wrongly School")
+    use_stand_in(monkeypatch, form)
+    raw = scan_email("scan-later").replace(
+        b"Message-ID:", b"In-Reply-To: <typed-first@police.example>\nMessage-ID:", 1
+    )
+    later = file_email(engine, settings, "scan-later", raw)
+    with session_scope(engine) as db:
+        again = db.get(Referral, referral.id)
+        assert again is not None
+        assert again.record == referral.record and again.version == referral.version
+        link = db.exec(select(ReferralMessage).where(ReferralMessage.message_id == later)).one()
+        assert link.referral_id == referral.id and link.effect == "follow_up"
