@@ -366,7 +366,9 @@ def test_brackets_nested_1000_deep_in_a_header_do_not_stop_parsing() -> None:
 def test_many_parts_with_long_content_types_are_read_in_time() -> None:
     raw = wide_parts(parts=1_000, field_size=2_000)  # 2 MB: a minute of header parsing
     files, took = run_limited(lambda: _parse_and_walk(raw), 30)
-    assert took < 4.0
+    # About 1.4 CPU seconds alone, 4.3 with the other core busy (shared caches); without
+    # the limits it is a minute.
+    assert took < 8.0
     assert len(files) <= 1
 
 
