@@ -93,7 +93,18 @@ def check_drawing(reader: pypdf.PdfReader, limits: PdfLimits) -> None:
             f"the PDF has {pages:,} pages, far more than a referral form could be part of "
             f"(at most {limits.document_pages:,})"
         )
-    counter = _Counter(limits)
+    try:
+        # First with each stream's operators bounded by its length (an operator takes a
+        # byte and a delimiter): no form comes near the limits that way, and counting
+        # them one by one was half of this check's time. Every figure only adds or
+        # multiplies, so within the limits by the bound is within them exactly.
+        _count_pages(reader, limits, exact=False)
+    except OverLimit:
+        _count_pages(reader, limits, exact=True)  # the exact count decides
+
+
+def _count_pages(reader: pypdf.PdfReader, limits: PdfLimits, exact: bool) -> None:
+    counter = _Counter(limits, exact)
     ops = size = 0
     for n, page in enumerate(reader.pages[: limits.max_pages], start=1):
         try:
@@ -129,8 +140,9 @@ def _reason(what: str, limits: PdfLimits, where: str) -> str:
 class _Counter:
     """Counts pages of one document, remembering streams and forms across pages."""
 
-    def __init__(self, limits: PdfLimits) -> None:
+    def __init__(self, limits: PdfLimits, exact: bool = True) -> None:
         self.limits = limits
+        self.exact = exact  # False: a stream's operators are bounded by its length
         self._streams: dict[object, _Stream] = {}
         self._forms: dict[object, _Cost] = {}
         self._visits = 0
@@ -188,7 +200,7 @@ class _Counter:
             if data is None:
                 raise _OverPage("size")
             drawn: Counter[str] = Counter(_name(m.group(1)) for m in _DRAWN.finditer(data))
-            ops = _count_operators(data)
+            ops = _count_operators(data) if self.exact else (len(data) + 1) // 2
             known = self._streams[key] = _Stream(ops, len(data), dict(drawn))
         return known
 

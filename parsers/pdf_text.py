@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from parsers.layout import CHECKED, EMPH_OFF, EMPH_ON, UNCHECKED
 
@@ -29,11 +30,12 @@ class Word:
     size: float
     hard: bool = False  # from a fillable field: its own paragraph, never re-wrapped
     bold: bool = False  # set in a bold font: may be a choice shown by emphasis
+    # Vertical centre: read hundreds of times a page while grouping lines and cells, so
+    # worked out once (a word's box never changes once made).
+    middle: float = field(init=False, repr=False, compare=False)
 
-    @property
-    def middle(self) -> float:
-        """Vertical centre."""
-        return (self.top + self.bottom) / 2
+    def __post_init__(self) -> None:
+        self.middle = (self.top + self.bottom) / 2
 
 
 @dataclass
@@ -50,11 +52,13 @@ class Line:
     def x1(self) -> float:
         return self.words[-1].x1
 
-    @property
+    # A line's words are final once `group_lines` returns it, and its top and size are
+    # read many times while paragraphs are rebuilt: each is worked out once.
+    @cached_property
     def top(self) -> float:
         return min(w.top for w in self.words)
 
-    @property
+    @cached_property
     def size(self) -> float:
         return max(w.size for w in self.words)
 

@@ -420,3 +420,43 @@ def test_drawing_operators_are_counted_alike_across_chunk_boundaries() -> None:
         stream = b"".join(rng.choice(tokens) + rng.choice(gaps) for _ in range(60_000))
         whole = sum(1 for _ in pdf_budget._OPERATOR.finditer(stream))
         assert pdf_budget._count_operators(stream) == whole
+
+
+def test_a_streams_length_bounds_its_drawing_operators() -> None:
+    """The budget first counts each stream as (length + 1) // 2 operators and counts
+    exactly only when that bound is over a limit: the bound must never be below the
+    exact count, however densely operators are packed."""
+    import random
+
+    from parsers import pdf_budget
+
+    rng = random.Random(7)
+    densest = [b"m " * 5000, b"m" + b" m" * 4999, b"'\n" * 5000, b"l/m(re)v[y]c<Do>", b"m"]
+    tokens = [b"re", b"m", b"l", b"'", b'"', b"Do", b"sh", b"BI", b"0", b"/F"]
+    gaps = [b" ", b"\n", b"/", b"[", b"(", b")", b"<", b"%", b""]
+    mixed = [
+        b"".join(rng.choice(tokens) + rng.choice(gaps) for _ in range(rng.randint(1, 3000)))
+        for _ in range(200)
+    ]
+    for stream in densest + mixed:
+        exact = pdf_budget._count_operators(stream)
+        assert exact <= (len(stream) + 1) // 2, stream[:40]
+    assert pdf_budget._count_operators(b"m " * 5000) == (len(b"m " * 5000) + 1) // 2
+
+
+def test_a_form_within_the_bound_is_counted_exactly_when_the_bound_is_over() -> None:
+    """A page of 15,000 short operators is under the page limit (20,000) exactly, but
+    its length bounds it above: the exact count decides, and the page is read."""
+    import io
+
+    import pypdf
+
+    from parsers import pdf_budget
+    from parsers.limits import OverLimit, PdfLimits
+
+    data = tiny_pdf(ruled_pages(1, 15_000))
+    reader = pypdf.PdfReader(io.BytesIO(data))
+
+    with pytest.raises(OverLimit):
+        pdf_budget._count_pages(reader, PdfLimits(), exact=False)
+    pdf_budget.check_drawing(reader, PdfLimits())  # within the limits: no error
