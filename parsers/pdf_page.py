@@ -14,7 +14,7 @@ import ctypes
 import math
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,7 @@ def _paths(
                     if fill.value and not stroke.value and _coloured(path):
                         marks.add_filled(box)
                 continue
-            if closed and pts and pts[0] != pts[-1]:
+            if pts and pts[0] != pts[-1] and closed():
                 pts.append(pts[0])
             for (ax, ay), (bx, by) in zip(pts, pts[1:], strict=False):
                 if abs(ay - by) < 0.01 and abs(ax - bx) > 0:
@@ -305,19 +305,20 @@ def _multiply(a: Matrix, b: Matrix) -> Matrix:
 
 def _subpaths(
     path: Any, m: Matrix, tally: _Tally
-) -> Iterator[tuple[list[tuple[float, float]], bool]]:
-    """Each subpath's points in page space (control points of curves left out), and closed."""
+) -> Iterator[tuple[list[tuple[float, float]], Callable[[], bool]]]:
+    """Each subpath's points in page space (control points of curves left out), and a
+    function saying whether it is closed (asked only of the few that are not boxes)."""
     n = pdfium_c.FPDFPath_CountSegments(path)
     tally.add(0, max(n, 0))
     x, y = ctypes.c_float(), ctypes.c_float()
     # Called for every segment of every path (a page of 40,000 boxes has 200,000): the
     # functions take and give plain addresses, which ctypes passes fastest.
-    get_segment, get_type, get_point, get_close = _SEGMENT, _SEGMENT_TYPE, _POINT, _CLOSED
+    get_segment, get_type, get_point = _SEGMENT, _SEGMENT_TYPE, _POINT
     x_ref, y_ref = ctypes.addressof(x), ctypes.addressof(y)
     path = ctypes.cast(path, ctypes.c_void_p).value
     a, b, c, d, e, f = m
     points: list[tuple[float, float]] = []
-    closed = False
+    first = 0  # the subpath's first segment whose close flag counts
     for i in range(max(n, 0)):
         seg = get_segment(path, i)
         kind = get_type(seg)
@@ -327,20 +328,22 @@ def _subpaths(
         py = b * xv + d * yv + f
         if kind == _MOVETO:
             if points:
-                yield points, closed
-            points, closed = [(px, py)], False
+                yield points, _closed(path, first, i)
+            points, first = [(px, py)], i
         elif kind == _LINETO:
             points.append((px, py))
         elif kind == _BEZIERTO:
             # A curve is no ruling line; keep only where it ends, as a break in the path.
             if points:
-                yield points, closed
-            points, closed = [(px, py)], False
-            continue
-        if get_close(seg):
-            closed = True
+                yield points, _closed(path, first, i)
+            points, first = [(px, py)], i + 1
     if points:
-        yield points, closed
+        yield points, _closed(path, first, max(n, 0))
+
+
+def _closed(path: int, first: int, end: int) -> Callable[[], bool]:
+    """Whether any of the segments first..end-1 closes the subpath, asked when needed."""
+    return lambda: any(_CLOSED(_SEGMENT(path, j)) for j in range(first, end))
 
 
 _MOVETO = pdfium_c.FPDF_SEGMENT_MOVETO

@@ -37,6 +37,7 @@ from parsers.layout import (
 )
 from parsers.limits import DEFAULT_PDF_LIMITS, OverLimit, PdfLimits
 from parsers.pdf_budget import check_drawing
+from parsers.pdf_edges import table_edges
 from parsers.pdf_fields import form_fields, place_fields
 from parsers.pdf_page import PDFIUM_LOCK, PageContent, open_pdf, read_page
 from parsers.pdf_text import (
@@ -221,7 +222,7 @@ class _BoundedFinder(TableFinder):
     def __init__(self, page: Any, n: int, limits: PdfLimits) -> None:
         self.page = page
         self.settings = TableSettings.resolve({})
-        self.edges = self.get_edges()
+        self.edges = table_edges(page.edges)  # get_edges() with these settings, faster
         down = sum(1 for e in self.edges if e["orientation"] == "v")
         across = len(self.edges) - down
         crossings: dict[Any, Any] = {}
