@@ -11,7 +11,7 @@ from pdfplumber.table import TableFinder, TableSettings
 
 from parsers.limits import DEFAULT_PDF_LIMITS
 from parsers.pdf_edges import table_edges
-from parsers.pdf_page import PDFIUM_LOCK, open_pdf, read_page
+from parsers.pdf_page import PDFIUM_LOCK, _edge, open_pdf, read_page
 
 FORMS = Path(__file__).resolve().parents[2] / "samples" / "forms"
 
@@ -22,20 +22,6 @@ def _theirs(edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     finder.page = SimpleNamespace(edges=edges, bbox=(0, 0, 1000, 1000))  # type: ignore[assignment]
     finder.settings = TableSettings.resolve({})
     return finder.get_edges()
-
-
-def _edge(x0: float, x1: float, top: float, bottom: float, kind: str) -> dict[str, Any]:
-    return {
-        "object_type": "line",
-        "x0": x0,
-        "x1": x1,
-        "top": top,
-        "bottom": bottom,
-        "doctop": top,
-        "width": x1 - x0,
-        "height": bottom - top,
-        "orientation": kind,
-    }
 
 
 def test_every_sample_pdf_page_gives_pdfplumbers_edges() -> None:
