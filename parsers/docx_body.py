@@ -242,27 +242,30 @@ _FLD_CHAR_TYPE = w_tag("fldCharType")
 
 def _legacy_field(fld: etree._Element) -> str:
     """Text shown by a legacy form field that has no result runs (checkbox, drop-down)."""
-    ff = fld.find(w_tag("ffData"))
+    ff = _child(fld, _FF_DATA)
     if ff is None:
         return ""
-    box = ff.find(w_tag("checkBox"))
+    box = _child(ff, _CHECK_BOX)
     if box is not None:
         # An explicit w:checked wins; otherwise the field shows its default state.
-        state = box.find(w_tag("checked"))
+        state = _child(box, _CHECKED)
         if state is None:
-            state = box.find(w_tag("default"))
+            state = _child(box, _DEFAULT)
         return CHECKED if _on(state) else UNCHECKED
-    dd = ff.find(w_tag("ddList"))
+    dd = _child(ff, _DD_LIST)
     if dd is not None:
-        entries = [e.get(w_tag("val"), "") for e in dd.findall(w_tag("listEntry"))]
-        res = dd.find(w_tag("result"))
-        idx = (
-            int(res.get(w_tag("val"), "0"))
-            if res is not None and (res.get(w_tag("val")) or "").isdigit()
-            else 0
-        )
+        entries = [e.get(_VAL, "") for e in dd if e.tag == _LIST_ENTRY]
+        res = _child(dd, _RESULT)
+        raw = (res.get(_VAL) or "") if res is not None else ""
+        idx = int(raw) if raw.isdigit() and len(raw) < 4 else 0
         return entries[idx] if 0 <= idx < len(entries) else ""
     return ""
+
+
+_FF_DATA, _CHECK_BOX, _CHECKED, _DEFAULT = (
+    w_tag(t) for t in ("ffData", "checkBox", "checked", "default")
+)
+_DD_LIST, _LIST_ENTRY, _RESULT = (w_tag(t) for t in ("ddList", "listEntry", "result"))
 
 
 def _content(sdt: etree._Element) -> etree._Element:
