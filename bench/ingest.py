@@ -255,6 +255,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help="the worker's poll interval, as `intake run --interval` (60)",
     )
+    idle.add_argument(
+        "--recheck",
+        type=float,
+        default=None,
+        help="INTAKE_IMAP_IDLE_RECHECK for this run (default: the service's default)",
+    )
     args = parser.parse_args(argv)
     if args.n is None:
         args.n = 60 if args.idle else 1000
@@ -290,7 +296,10 @@ def run(args: argparse.Namespace) -> int:
         # .env file of the caller changes what is measured.
         for name in [k for k in os.environ if k.startswith("INTAKE_")]:
             del os.environ[name]
-        settings = settings_for(tmp, dovecot, smtp, database_url=args.database_url, _env_file=None)
+        chosen = {} if args.recheck is None else {"imap_idle_recheck": args.recheck}
+        settings = settings_for(
+            tmp, dovecot, smtp, database_url=args.database_url, _env_file=None, **chosen
+        )
         args.backend = (
             "SQLite (temp folder)"
             if not args.database_url
@@ -310,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
                 f"(Dovecot port {dovecot.port}) ..."
             )
             idle_run = run_idle(args, settings, dovecot, handler, clock)
-            report_idle(args, idle_run, handler, clock)
+            report_idle(args, idle_run, handler, clock, settings.imap_idle_recheck)
             return 0
         print(f"appending {args.n} emails to {dovecot.user} on Dovecot port {dovecot.port} ...")
         arrivals, append_seconds = append_all(dovecot, args.n, not args.same_sender)

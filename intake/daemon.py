@@ -158,7 +158,9 @@ class Worker:
         # The first part of the wait keeps the SMTP connection for a burst of mail; once
         # the mailbox has been quiet that long it is closed and the wait goes on.
         keep = min(SMTP_KEEP_OPEN, self.interval)
-        if wait(keep):
+        # While a burst lasts the server is also asked directly (IMAP_IDLE_RECHECK): its
+        # IDLE notice may come late. A quiet mailbox is left to the notices alone.
+        if wait(keep, recheck=self.settings.imap_idle_recheck):
             return
         transport.close()
         if self.interval > keep:

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     imap_idle: bool = Field(
         True, description="Wait for new mail with IDLE when the server offers it; false polls."
     )
+    imap_idle_recheck: float = Field(
+        0.25,
+        ge=0.0,
+        description="While mail is arriving (the first 30 s after a pass), end IDLE and ask the "
+        "server (NOOP) this often, in seconds: Dovecot holds IDLE notices back half a second. "
+        "0: rely on the server's notices only.",
+    )
     imap_reconnect_attempts: int = Field(
         5, description="Reconnections tried after a lost IMAP connection before giving up."
     )

@@ -272,13 +272,15 @@ class ImapSource(ImapConnection):
 
     # -- waiting for mail ------------------------------------------------------------------
 
-    def wait_for_mail(self, timeout: float) -> bool:
+    def wait_for_mail(self, timeout: float, recheck: float = 0.0) -> bool:
         """Block until new mail may be waiting (True) or `timeout` seconds pass (False).
 
         "New" means a UID above the highest one `fetch` has yielded (any message at all
         before the first fetch). Uses IDLE when the server offers it (and IMAP_IDLE is on),
-        else NOOP every `noop_interval` seconds. Raises SourceDisconnected when the
-        connection dies; the next `fetch` reconnects.
+        else NOOP every `noop_interval` seconds. With `recheck` > 0 an IDLE is ended and
+        the server asked with a NOOP that often: a server may hold its IDLE notices back
+        (Dovecot for half a second), never a NOOP's answer. Raises SourceDisconnected when
+        the connection dies; the next `fetch` reconnects.
         """
         deadline = time.monotonic() + max(0.0, timeout)
         try:
@@ -287,7 +289,7 @@ class ImapSource(ImapConnection):
             if self._has_new(client):
                 return True
             if self.settings.imap_idle and client.has_capability("IDLE"):
-                return self._wait_idle(client, deadline)
+                return self._wait_idle(client, deadline, recheck)
             return self._wait_noop(client, deadline)
         except SourceDisconnected:
             self._drop()
@@ -303,17 +305,26 @@ class ImapSource(ImapConnection):
         found = client.search(["UID", f"{self._high_uid + 1}:*"])
         return any(int(uid) > self._high_uid for uid in found)
 
-    def _wait_idle(self, client: IMAPClient, deadline: float) -> bool:
+    def _wait_idle(self, client: IMAPClient, deadline: float, recheck: float = 0.0) -> bool:
         while True:
             now = time.monotonic()
             if now >= deadline:
                 return False
             renew_at = min(deadline, now + self.idle_renew)
+            if recheck > 0:
+                renew_at = min(renew_at, now + recheck)
             client.idle()
             arrived = self._watch_idle(client, renew_at)
             _text, responses = client.idle_done()
             if arrived or self._mail_in(responses):
                 return True
+            if recheck > 0 and self._recheck(client):
+                return True
+
+    def _recheck(self, client: IMAPClient) -> bool:
+        """Ask the server for news now (NOOP syncs the mailbox at once): True on new mail."""
+        _text, responses = client.noop()
+        return self._mail_in(responses)
 
     def _watch_idle(self, client: IMAPClient, until: float) -> bool:
         """Read IDLE responses until `until`; True on EXISTS/RECENT, raise if the link dies."""

@@ -336,6 +336,33 @@ def test_wait_for_mail_times_out_and_renews_idle(
     appender.join()
 
 
+@pytest.mark.parametrize("recheck", [0.05, 0.0])
+def test_wait_for_mail_rechecks_with_noop_only_when_asked(
+    server: DovecotServer, open_sources: Callable[..., ImapSource], recheck: float
+) -> None:
+    # Dovecot holds an IDLE notice back for half a second; a NOOP is answered at once. With
+    # a recheck the NOOP finds the mail first; without one only the notice wakes the wait.
+    source = open_sources(make_settings(server))
+    assert list(source.fetch()) == []
+    answers: list[bool] = []
+    ask = source._recheck
+
+    def counted(client: Any) -> bool:
+        answers.append(ask(client))
+        return answers[-1]
+
+    source._recheck = counted  # type: ignore[method-assign]
+    appender = append_later(server, raw_message("found by a recheck"), delay=0.3)
+    assert source.wait_for_mail(timeout=10, recheck=recheck) is True
+    appender.join()
+    if recheck:
+        assert answers and answers[-1] is True and not any(answers[:-1])
+        assert len(answers) >= 3  # asked every 50 ms while nothing had come
+    else:
+        assert answers == []
+    assert [subject_of(m) for m in source.fetch()] == ["found by a recheck"]
+
+
 def test_wait_for_mail_returns_at_once_for_mail_not_yet_fetched(
     server: DovecotServer, open_sources: Callable[..., ImapSource]
 ) -> None:
