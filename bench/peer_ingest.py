@@ -13,7 +13,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # bench/ingest_mail.py: the backlog generator and the SMTP handler
 
 import ingest_mail  # noqa: E402  (puts the project root and tests/ on sys.path too)
+from child_run import Child, check, run_child  # noqa: E402
 
 from servers.dovecot import DovecotServer, find_dovecot  # noqa: E402
 from servers.intake_config import intake_env, settings_for  # noqa: E402
@@ -58,52 +58,6 @@ from django.core.management import execute_from_command_line
 
 execute_from_command_line(sys.argv)
 """
-
-
-# -- child processes ------------------------------------------------------------------------
-
-
-@dataclass
-class Child:
-    """One finished child: exit code, wall seconds, peak RSS (MB) and its output files."""
-
-    code: int
-    seconds: float
-    rss_mb: float
-    log: Path
-
-
-def run_child(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float) -> Child:
-    """Run `cmd`, timing it from spawn to exit; its peak RSS comes from wait4().
-
-    wait4's rusage is that child's own (with its reaped children, e.g. our forked readers),
-    so each run's figure stands alone, unlike RUSAGE_CHILDREN's high-water mark.
-    """
-    with log.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out
-        )
-        timer = threading.Timer(timeout, process.kill)
-        timer.start()
-        try:
-            _pid, status, usage = os.wait4(process.pid, 0)
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Child(process.returncode, seconds, usage.ru_maxrss / 1024, log)
-
-
-def check(child: Child, what: str) -> None:
-    """Stop with the child's output when it failed."""
-    if child.code != 0:
-        tail = child.log.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"{what} failed with exit code {child.code}:\n{tail}")
 
 
 # -- the backlog ----------------------------------------------------------------------------
@@ -249,7 +203,7 @@ def ours(tmp: Path, dovecot: DovecotServer, database_url: str, timeout: float) -
         check(run_child([*intake, "db", "upgrade"], env, data, data / "up.log", 120), "upgrade")
         url = settings_for(data, dovecot, smtp, database_url=database_url, _env_file=None)
         engine = make_engine(url.resolved_database_url)
-        seconds, rss, passes = 0.0, 0.0, 0
+        seconds, rss, tree, passes = 0.0, 0.0, 0.0, 0
         try:
             deadline = time.perf_counter() + timeout
             while True:
@@ -257,6 +211,7 @@ def ours(tmp: Path, dovecot: DovecotServer, database_url: str, timeout: float) -
                 check(child, "intake run --once")
                 seconds += child.seconds
                 rss = max(rss, child.rss_mb)
+                tree = max(tree, child.tree_mb)
                 passes += 1
                 done = ingest_mail.inbox_count(dovecot) == 0
                 if done and handler.delivered >= ingest_mail.outbox_total(engine):
@@ -271,7 +226,7 @@ def ours(tmp: Path, dovecot: DovecotServer, database_url: str, timeout: float) -
             f"{passes} pass(es); referral/needs-info/ignored {outcomes['referral']}/"
             f"{outcomes['needs_info']}/{outcomes['ignored']}; {handler.delivered} replies by SMTP"
         )
-        return Child(0, seconds, rss, data / "run.log"), note
+        return Child(0, seconds, rss, data / "run.log", tree), note
     finally:
         smtp.stop()
 
@@ -287,6 +242,7 @@ class Result:
     round: int
     seconds: float
     rss_mb: float
+    tree_mb: float
     note: str
 
 
@@ -316,16 +272,21 @@ def report(args: argparse.Namespace, results: list[Result], sides: list[str]) ->
     for r in results:
         print(
             f"round {r.round}  {r.side:<26} {r.seconds:7.2f} s {n / r.seconds:8.1f} emails/s"
-            f"  peak RSS {r.rss_mb:6.1f} MB   {r.note}"
+            f"  peak RSS {r.rss_mb:6.1f} MB  tree PSS {r.tree_mb:6.1f} MB   {r.note}"
         )
     medians = {s: statistics.median(r.seconds for r in results if r.side == s) for s in sides}
     peaks = {s: max(r.rss_mb for r in results if r.side == s) for s in sides}
+    trees = {s: max(r.tree_mb for r in results if r.side == s) for s in sides}
     print("\nmedian of rounds:")
     for side in sides:
         print(
             f"  {side:<26} {medians[side]:7.2f} s {n / medians[side]:8.1f} emails/s"
-            f"  peak RSS {peaks[side]:6.1f} MB"
+            f"  peak RSS {peaks[side]:6.1f} MB  tree PSS {trees[side]:6.1f} MB"
         )
+    print(
+        "(peak RSS: the largest process, from wait4; tree PSS: the largest sampled sum over "
+        "the process and its children, e.g. our worker and its reader)"
+    )
     theirs = medians[THEIRS]
     print(f"ratio ours/theirs, SQLite:     {medians[OURS_SQLITE] / theirs:.2f}")
     if OURS_PG in medians:
@@ -383,8 +344,13 @@ def run(args: argparse.Namespace) -> int:
                 appended = refill(dovecot, args.n, samples)
                 print(f"round {round_}: {args.n} emails appended in {appended:.1f} s; {side} ...")
                 child, note = sides[side]()
-                results.append(Result(side, round_, child.seconds, child.rss_mb, note))
-                print(f"  {child.seconds:.2f} s, peak RSS {child.rss_mb:.1f} MB; {note}")
+                results.append(
+                    Result(side, round_, child.seconds, child.rss_mb, child.tree_mb, note)
+                )
+                print(
+                    f"  {child.seconds:.2f} s, peak RSS {child.rss_mb:.1f} MB, "
+                    f"tree PSS {child.tree_mb:.1f} MB; {note}"
+                )
         report(args, results, order)
         print(f"\nversions: {versions}; intake from {ROOT}; Python {sys.version.split()[0]}")
         print(f"peer venv: {venv}" + (" (removed)" if args.fresh_venv else " (kept for reuse)"))

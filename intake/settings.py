@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(
         120.0,
         gt=0,
-        description="Longest time reading one message may take (in a child process); "
+        description="Longest time reading one message may take (in the reader process); "
         "beyond it the message is quarantined with the reason and the next one goes on. "
         "Above the scan reader's own 90 s of OCR a message (a typed form takes well under "
         "a second).",
@@ -194,7 +194,8 @@ class Settings(BaseSettings):
     read_memory_mb: int = Field(
         512,
         ge=64,
-        description="Memory reading one message may add (the child process's limit); "
+        description="Memory reading one message may add (the reader process's limit, set "
+        "afresh for each message); "
         "beyond it the message is quarantined with the reason.",
     )
     clamd: str = Field(

@@ -15,6 +15,15 @@ from servers.postgres import fresh_postgres_url
 from servers.smtp import SmtpServer
 
 
+@pytest.fixture(autouse=True)
+def fresh_reader() -> None:
+    """Each test's messages are read by a reader forked during that test, so that what the
+    test changed in the worker (a stage made to fail) holds in the reader too."""
+    from intake.pipeline.isolate import retire_reader
+
+    retire_reader()
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[DovecotServer]:
     """One Dovecot IMAP server for the whole session (user referrals@example.test / secret)."""

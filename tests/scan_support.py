@@ -111,9 +111,10 @@ def stand_in_result(form: Any) -> Any:
 
 def use_stand_in(monkeypatch: pytest.MonkeyPatch, form: Any) -> None:
     """Every PDF read in this test reads as `form` (a scan); its pages are drawn by the
-    real scan reader (the PDF is the typed sample, upright). Reading runs in a forked
-    child, which inherits the patch."""
+    real scan reader (the PDF is the typed sample, upright). Reading runs in a reader
+    process, forked afresh after the patch so that it holds there too."""
     from intake.pipeline import read as read_stage
+    from intake.pipeline.isolate import retire_reader
 
     result = stand_in_result(form)
     original = read_stage.read_document
@@ -124,6 +125,7 @@ def use_stand_in(monkeypatch: pytest.MonkeyPatch, form: Any) -> None:
         return original(filename, content_type, data)
 
     monkeypatch.setattr(read_stage, "read_document", read)
+    retire_reader()
 
 
 def scan_email(uid: str, attachments: list[tuple[bytes, str, str]] | None = None) -> bytes:

@@ -7,6 +7,7 @@ run them without a database; the `file` stage then stores everything in one tran
 from __future__ import annotations
 
 from datetime import datetime
+from email.message import EmailMessage
 from importlib import import_module
 from typing import Protocol
 
@@ -34,16 +35,22 @@ def decide(ctx: MessageContext) -> MessageContext:
     return ctx
 
 
+def parse_for_reading(raw: bytes, max_message_bytes: int) -> EmailMessage:
+    """The email parsed as the stages read it."""
+    # An email over the size limit is never parsed whole: its header fields are enough
+    # to turn it away (the screen stage), and parsing 40 MB is work for nothing.
+    if len(raw) > max_message_bytes:
+        return parse_headers(raw)
+    return parse_message(raw)
+
+
 def new_context(
     raw: bytes, settings: Settings, received_at: datetime, scanner: ClamdScanner | None
 ) -> MessageContext:
     """A message's context with the limits the settings give."""
-    # An email over the size limit is never parsed whole: its header fields are enough
-    # to turn it away (the screen stage), and parsing 40 MB is work for nothing.
-    too_big = len(raw) > settings.max_message_bytes
     return MessageContext(
         raw=raw,
-        message=parse_headers(raw) if too_big else parse_message(raw),
+        message=parse_for_reading(raw, settings.max_message_bytes),
         received_at=received_at,
         max_message_bytes=settings.max_message_bytes,
         our_message_id_domain=settings.message_id_domain,

@@ -1,25 +1,22 @@
-"""Reading one message in a child process, under a time and a memory limit.
+"""Reading one message in a reader process, under a time and a memory limit.
 
 A hostile email (a PDF that draws millions of lines, a document that unpacks to
-gigabytes) must never stop the service. The deciding stages run in a forked child with
-an address-space limit; the parent waits at most the time limit, kills the child on
-breach and reports the reason, so the message is quarantined and the next one goes on.
-Forking shares the already-imported readers, warmed up in the parent by deciding an
-email with the blank forms attached; the child's answer is taken as soon as it is
-written, not after the kernel has freed the child's memory.
+gigabytes) must never stop the service. The deciding stages run in a reader process
+(`reader.Reader`) forked from the worker, with an address-space limit for each reading;
+the worker waits at most the time limit, kills the reader on breach and reports the
+reason, so the message is quarantined and the next one goes on (with a fresh reader).
+The reader is forked after the worker has warmed up its readers by deciding an email with
+the blank forms attached, and it reads message after message.
 """
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import logging
 import os
 import pickle
-import resource
-import selectors
-import signal
+import threading
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -27,10 +24,10 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 
-from intake.pipeline import DECIDE, decide
+from intake.pipeline import DECIDE, decide, parse_for_reading
 from intake.pipeline.context import MessageContext, MustWait
+from intake.pipeline.reader import MIB, Reader, ReaderGone, ReaderLate
 
-MIB = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -47,121 +44,17 @@ class ReadingStopped(Exception):
     """Reading the message broke a limit; the message is quarantined with this reason."""
 
 
-def _current_address_space() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        pages = int(f.read().split()[0])
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-# The child's answers that need no memory to make: made before the limit is set.
-MEMORY_ANSWER = pickle.dumps(("memory", ""))
-DEPTH_ANSWER = pickle.dumps(("depth", ""))
-EXIT_OUT_OF_MEMORY = 3  # the child could not even say what happened
-_NO_MESSAGE = EmailMessage()  # stands in for the email on its way back to the parent
-
-
-def _child(ctx: MessageContext, limits: ReadLimits, write_fd: int) -> None:
-    """In the child: read under the memory limit, send the outcome back, never return."""
-    code = 0
-    try:
-        # Should the machine itself run short of memory, the kernel kills this reader, not
-        # the worker (raising one's own score needs no privilege).
-        with (
-            contextlib.suppress(OSError),
-            open("/proc/self/oom_score_adj", "w", encoding="ascii") as score,
-        ):
-            score.write("1000")
-        ceiling = _current_address_space() + limits.memory_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
-        try:
-            decide(ctx)
-            ctx.scanner = None  # a connection, not part of the result
-            # The parent holds the email and its parsed form already: only what the
-            # stages decided goes back (a parsed email pickles to several times its size).
-            ctx.raw, ctx.message = b"", _NO_MESSAGE
-            payload = pickle.dumps(("ok", ctx), protocol=pickle.HIGHEST_PROTOCOL)
-        except MustWait as exc:
-            payload = pickle.dumps(("wait", str(exc)))
-        except MemoryError:
-            payload = MEMORY_ANSWER
-        except RecursionError:
-            payload = DEPTH_ANSWER
-        except Exception as exc:
-            # lxml and pdfium report a failed allocation as their own error.
-            if "memory" in str(exc).lower() or "alloc" in str(exc).lower():
-                payload = MEMORY_ANSWER
-            else:
-                payload = pickle.dumps(("error", traceback.format_exc()))
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(write_fd, view) :]
-        # Closed now, not by the exit: the parent has its answer while the kernel still
-        # frees this process's pages (several milliseconds of a hundred megabytes).
-        os.close(write_fd)
-    except MemoryError:
-        code = EXIT_OUT_OF_MEMORY
-    except BaseException:
-        code = 1
-    finally:
-        os._exit(code)  # no cleanup handlers: the parent's database and sockets are not ours
-
-
-def _collect(read_fd: int, pid: int, limits: ReadLimits) -> bytes:
-    """The child's answer, or ReadingStopped when it is late or died."""
-    deadline = time.monotonic() + limits.seconds
-    chunks: list[bytes] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(read_fd, selectors.EVENT_READ)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(timeout=left):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise ReadingStopped(
-                    f"reading the email took longer than {limits.seconds:g} seconds"
-                )
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    if chunks:
-        _EXITING.append(pid)  # collected later: its answer does not wait for its exit
-        return b"".join(chunks)
-    _pid, status = os.waitpid(pid, 0)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_OUT_OF_MEMORY:
-        mib = limits.memory_bytes // MIB
-        raise ReadingStopped(f"reading the email needed more than {mib} MB of memory")
-    if os.WIFSIGNALED(status):
-        raise ReadingStopped(
-            "reading the email was stopped by the system (signal "
-            f"{os.WTERMSIG(status)}), most likely for using too much memory"
-        )
-    raise ReadingStopped("reading the email stopped without an answer")
-
-
-_EXITING: list[int] = []  # children that have answered, not yet collected
-
-
-def _collect_exited() -> None:
-    """Collect the children that have answered and exited since (no zombies left)."""
-    for pid in list(_EXITING):
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == 0:
-                continue  # still exiting: next time
-        _EXITING.remove(pid)
-
-
-# The blank form as shipped (Word and PDF): read once in the parent to warm the readers.
+# The blank form as shipped (Word and PDF): read once in the worker to warm the readers.
 BLANK_FORMS = Path(__file__).resolve().parents[2] / "samples" / "blank"
 
 
 @cache
 def warm_up() -> None:
     """Import the stages and readers, load the form definitions and read an email with
-    the blank forms attached through the stages once, in the parent: each child then
+    the blank forms attached through the stages once, in the worker: each reader then
     starts with them (fork shares the memory), instead of paying for the imports, the
-    definitions, cold label caches and first-use set-up again for every message (a form
-    read cold takes about three times as long as one read warm)."""
+    definitions, cold label caches and first-use set-up again (a form read cold takes
+    about three times as long as one read warm)."""
     for name in DECIDE:
         import_module(f"intake.pipeline.{name}")
     from parsers.formdef import available_forms, load_form
@@ -212,18 +105,9 @@ def decide_limited(ctx: MessageContext, limits: ReadLimits) -> MessageContext:
     if not limits.isolate:
         return decide(ctx)
     warm_up()
-    _collect_exited()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        os.close(read_fd)
-        _child(ctx, limits, write_fd)
-    os.close(write_fd)
-    try:
-        payload = _collect(read_fd, pid, limits)
-    finally:
-        os.close(read_fd)
-    kind, value = pickle.loads(payload)  # noqa: S301 - our own child's bytes, via a pipe
+    with _LOCK:
+        payload = _ask_reader(ctx, limits)
+    kind, value = pickle.loads(payload)  # noqa: S301 - our own reader's bytes, via a pipe
     if kind == "ok":
         decided: MessageContext = value
         decided.scanner = ctx.scanner
@@ -236,4 +120,70 @@ def decide_limited(ctx: MessageContext, limits: ReadLimits) -> MessageContext:
         raise ReadingStopped(f"reading the email needed more than {mib} MB of memory")
     if kind == "depth":
         raise ReadingStopped("the email is nested too deeply to read")
-    raise RuntimeError(f"reading failed in the child process:\n{value}")
+    raise RuntimeError(f"reading failed in the reader process:\n{value}")
+
+
+_LOCK = threading.Lock()  # one message at a time in the reader
+_READER: list[Reader] = []  # the reader in use (none before the first message)
+_RETIRED: list[Reader] = []  # readers let go, collected once they have exited
+
+
+def _ask_reader(ctx: MessageContext, limits: ReadLimits) -> bytes:
+    """The reader's pickled answer for `ctx`, a fresh reader forked when needed."""
+    _RETIRED[:] = [r for r in _RETIRED if not r.reaped()]
+    if _READER and not (_READER[0].usable() and _READER[0].memory_bytes == limits.memory_bytes):
+        _retire()
+    if not _READER:
+        _READER.append(Reader(limits.memory_bytes, _read))
+    reader = _READER[0]
+    try:
+        answer = reader.ask(ctx, limits.seconds)
+    except ReaderLate:
+        _READER.clear()
+        raise ReadingStopped(
+            f"reading the email took longer than {limits.seconds:g} seconds"
+        ) from None
+    except ReaderGone as exc:
+        _READER.clear()
+        raise ReadingStopped(f"reading the email {exc.reason}") from None
+    if answer.retired:
+        _retire()
+    return answer.payload
+
+
+def retire_reader() -> None:
+    """Let the reader go: the next message is read by a fresh one, forked from the worker
+    as it is then (tests that change a stage in the worker use this)."""
+    with _LOCK:
+        if _READER:
+            _retire()
+
+
+def _retire() -> None:
+    reader = _READER.pop()
+    reader.close()
+    _RETIRED.append(reader)
+
+
+@atexit.register
+def _shut_down() -> None:
+    """As the worker exits: let its readers go and collect them, so none is left behind
+    and their use of the machine counts in the worker's (wait4, /usr/bin/time)."""
+    if _READER:
+        _retire()
+    deadline = time.monotonic() + 5.0
+    for reader in _RETIRED:
+        if reader.owner != os.getpid():
+            continue  # a process forked from the worker: not its readers to collect
+        while not reader.reaped():
+            if time.monotonic() > deadline:
+                reader.kill()
+                break
+            time.sleep(0.01)
+    _RETIRED.clear()
+
+
+def _read(ctx: MessageContext) -> MessageContext:
+    """In the reader: parse the email again (it is not sent over) and decide it."""
+    ctx.message = parse_for_reading(ctx.raw, ctx.max_message_bytes)
+    return decide(ctx)

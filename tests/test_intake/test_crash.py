@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from imapclient import IMAPClient
 from sqlmodel import select
 
 from intake.runner import open_database
@@ -37,10 +38,16 @@ FOLLOW_UPS = BACKLOG // 5  # about one message in five answers an earlier referr
 REFERRAL_EMAILS = BACKLOG - FOLLOW_UPS  # one form each: one referral each
 RECENT = 20  # a follow-up answers one of the last RECENT referral emails before it
 KILLS = 10
+KILL_WITHIN = 0.6  # seconds of work before each kill, at most (about 0.3 on average)
 LEASE = 2  # seconds: one worker at a time here, so an unfinished hand-over is a killed one
 FOLLOW_UP_TEXT = "Her brother attends Croxteth Park High."
 # Our Message-IDs are <hex.KIND@domain> (notifications.compose.outbox_row).
 KIND = re.compile(r"^<[0-9a-f]+\.([a-z_]+)@")
+
+
+def _inbox(client: IMAPClient) -> int:
+    """How many messages wait in INBOX, as the server says now."""
+    return int(client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"])
 
 
 def message_id(n: int) -> str:
@@ -128,18 +135,28 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(
         # after each sender's fifth. Here every follow-up must be answered, once.
         reply_limit_per_day=BACKLOG,
     )
-    rng = random.Random(20261125)  # seeded: the same kill points on every run
-    for _ in range(KILLS):
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "intake", "run"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(1.0, 3.0))  # start-up takes about a second
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+    rng = random.Random(20261125)  # seeded: the same kill delays on every run
+    with dovecot_mailbox.client() as watcher:
+        for _ in range(KILLS):
+            waiting = _inbox(watcher)
+            if not waiting:
+                break
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "intake", "run"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # Killed at a random moment once it is at work (its first message moved on the
+            # server), however long its start-up and however fast it reads on this machine.
+            at_work = time.monotonic() + 30
+            while _inbox(watcher) >= waiting and worker.poll() is None:
+                assert time.monotonic() < at_work, "the worker never got to work"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, KILL_WITHIN))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
     assert dovecot_mailbox.messages("INBOX"), "the kills came too late to interrupt anything"
     time.sleep(LEASE + 1)  # a hand-over cut short by the last kill is now past its lease
     final = run_intake(env, "run", "--once", timeout=300)
