@@ -60,9 +60,10 @@ from ingest_mail import (  # puts the project root and tests/ on sys.path
 )
 from sqlalchemy import Engine
 
-from intake.runner import RunReport, make_transport, open_database, run_once
+from intake.runner import RunReport, run_once
 from intake.settings import Settings
 from intake.sources.imap import ImapSource
+from intake.wiring import make_transport, open_database
 from servers.dovecot import DovecotServer, find_dovecot
 from servers.intake_config import settings_for
 from servers.smtp import SmtpServer

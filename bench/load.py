@@ -169,7 +169,7 @@ def watch(run: Run, dovecot: DovecotServer, deadline: float, feeder: threading.T
 
 def prepare(run_args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> tuple:
     """Database, Dovecot, SMTP, users and the referrals already there; the child env."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from review.users import add_user
 
     database = f"intake_load_{os.getpid()}"

@@ -196,8 +196,8 @@ def vm_hwm_mb(pid: int) -> float:
 def sender_loop() -> int:
     """One outbox sender: `deliver_due` (the code `intake run` sends with) until SIGTERM."""
     from intake.logsetup import configure
-    from intake.runner import make_transport, open_database
     from intake.settings import Settings
+    from intake.wiring import make_transport, open_database
     from notifications.sender import deliver_due
 
     settings = Settings()

@@ -87,8 +87,9 @@ def run(
     from intake.daemon import Worker
     from intake.health import after_pass, mailbox_name
     from intake.lock import AlreadyRunning, MailboxLock
-    from intake.runner import filing_for, make_source, make_transport, open_database, run_once
+    from intake.runner import filing_for, run_once
     from intake.sources.imap_connect import SourceError
+    from intake.wiring import make_source, make_transport, open_database
     from notifications.routing import RoutingError, load_routing
     from notifications.sender import deliver_due
 
@@ -139,7 +140,8 @@ def reprocess(
     ] = None,
 ) -> None:
     """Run quarantined messages through the pipeline again (after a fix or an upgrade)."""
-    from intake.runner import filing_for, make_transport, open_database, process_stored
+    from intake.runner import filing_for, process_stored
+    from intake.wiring import make_transport, open_database
     from notifications.sender import deliver_due
     from storage import messages
     from storage.db import session_scope
@@ -174,7 +176,8 @@ def backfill(
     ] = None,
 ) -> None:
     """Store and parse older mail already in the mailbox, telling nobody and moving nothing."""
-    from intake.runner import make_source, make_transport, open_database, run_once
+    from intake.runner import run_once
+    from intake.wiring import make_source, make_transport, open_database
 
     settings = Settings()
     if folder:
@@ -205,8 +208,9 @@ def backfill(
 def demo() -> None:
     """Run the main job on the sample mailbox with SQLite and a local outbox folder."""
     from intake.demo import seed_maildir
-    from intake.runner import make_transport, open_database, run_once
+    from intake.runner import run_once
     from intake.sources.maildir import MaildirSource
+    from intake.wiring import make_transport, open_database
     from storage.db import session_scope
     from storage.tables import OutboxMessage, Referral
 

@@ -16,11 +16,12 @@ from types import FrameType
 from sqlalchemy import Engine
 
 from intake.health import after_pass
-from intake.runner import filing_for, make_source, make_transport, open_database, run_once
+from intake.runner import filing_for, run_once
 from intake.settings import Settings
 from intake.sources.backoff import Backoff
 from intake.sources.base import MailSource
 from intake.sources.imap_connect import SourceError, SourceRefused
+from intake.wiring import make_source, make_transport, open_database
 from notifications.sender import deliver_due
 from notifications.transport import Transport
 

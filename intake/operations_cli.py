@@ -31,7 +31,7 @@ def outbox_list(
     """List outgoing emails and their delivery state (no message bodies)."""
     if ctx.invoked_subcommand is not None:
         return
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.db import session_scope
     from storage.outbox import rows
 
@@ -53,7 +53,7 @@ def outbox_retry(
     ids: Annotated[list[int], typer.Argument(help="Outbox row ids (see `intake outbox`).")],
 ) -> None:
     """Put dead or waiting emails back in the queue to be sent on the next pass."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.db import session_scope
     from storage.outbox import requeue
 
@@ -65,7 +65,8 @@ def outbox_retry(
 
 def digest() -> None:
     """Queue and send today's digest to representatives who asked for one."""
-    from intake.runner import filing_for, make_transport, open_database
+    from intake.runner import filing_for
+    from intake.wiring import make_transport, open_database
     from notifications.digest import digest_rows
     from notifications.sender import deliver_due
     from parsers.statutory import uk_date
@@ -93,7 +94,7 @@ def new_key() -> None:
 
 def rotate_key() -> None:
     """Re-encrypt stored emails, files and records with the first INTAKE_ENCRYPTION_KEYS key."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.messages import rotate_keys
 
     engine = open_database(Settings())
@@ -107,7 +108,7 @@ def status(
     ] = True,
 ) -> None:
     """Is the service healthy: database, last poll, waiting mail, outbox, quarantine, token."""
-    from intake.runner import make_source, open_database
+    from intake.wiring import make_source, open_database
     from storage.heartbeat import health_report as health_status
 
     settings = Settings()
@@ -154,7 +155,7 @@ def purge(
     The reference, dates, status history and audit trail stay; a referral on legal hold
     is never purged.
     """
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.retention import due_for_purge, purge_referral
 
     settings = Settings()
@@ -176,7 +177,7 @@ def hold(
     release: Annotated[bool, typer.Option("--release", help="Lift the hold.")] = False,
 ) -> None:
     """Put a referral on legal hold (never purged) or lift the hold."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.retention import set_legal_hold
 
     engine = open_database(Settings())
@@ -189,7 +190,7 @@ def hold(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
 
     settings = Settings()
     open_database(settings)

@@ -95,7 +95,7 @@ def referrals_list(
         return
     from sqlmodel import col, select
 
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.db import session_scope
     from storage.tables import Referral
 
@@ -133,7 +133,7 @@ def referrals_show(
     reference: Annotated[str, typer.Argument(help="Referral reference, e.g. SIRG-2026-0042.")],
 ) -> None:
     """Print a referral's timeline, newest first: emails in and out, status, corrections."""
-    from intake.runner import open_database
+    from intake.wiring import open_database
     from storage.db import session_scope
     from storage.timeline import timeline
     from storage.workflow import by_reference

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from servers.dovecot import DovecotServer
 from servers.intake_config import intake_env, run_intake, settings_for

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from intake.pipeline.screen import automated_reason
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from parsers.mime import parse_message
 from servers.intake_config import ROOT, settings_for

@@ -23,7 +23,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 from sqlmodel import select
 
-from intake.runner import open_database
+from intake.wiring import open_database
 from parsers.mime import parse_message
 from servers.dovecot import DovecotServer
 from servers.intake_config import ROOT, intake_env, run_intake, settings_for

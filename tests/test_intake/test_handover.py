@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from intake.runner import make_transport, open_database
 from intake.sources.sent import SentFolder
+from intake.wiring import make_transport, open_database
 from notifications.sender import build_message, deliver_due
 from servers.dovecot import DovecotServer
 from servers.intake_config import settings_for

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import open_database
+from intake.wiring import open_database
 from servers.intake_config import DOCX, PDF, ROOT, intake_env, referrer_email, settings_for
 from storage.db import session_scope
 from storage.tables import InboundMessage, MessageState, Referral

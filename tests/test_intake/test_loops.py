@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import make_transport, open_database, run_once
+from intake.runner import run_once
 from intake.sources.imap import ImapSource
 from intake.sources.maildir import MaildirSource
+from intake.wiring import make_transport, open_database
 from notifications.transport import FolderTransport
 from servers.dovecot import DovecotServer
 from servers.intake_config import settings_for

@@ -14,8 +14,9 @@ import pytest
 from sqlmodel import select
 
 from intake.inspect import inspect_message
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.sources.imap import ImapSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from servers.dovecot import DovecotServer
 from servers.intake_config import settings_for

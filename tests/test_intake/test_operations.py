@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from servers import free_port
 from servers.dovecot import DovecotServer

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import make_transport, open_database, run_once
+from intake.runner import run_once
 from intake.sources.imap import ImapSource
+from intake.wiring import make_transport, open_database
 from parsers.mime import parse_message
 from servers.dovecot import DovecotServer
 from servers.intake_config import settings_for

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import make_source, make_transport, open_database, run_once
+from intake.runner import run_once
+from intake.wiring import make_source, make_transport, open_database
 from notifications.sender import deliver_due
 from notifications.transport import FolderTransport
 from parsers.mime import parse_message

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import open_database
+from intake.wiring import open_database
 from servers.intake_config import DOCX, ROOT, intake_env, referrer_email, run_intake, settings_for
 from storage import messages
 from storage.db import session_scope

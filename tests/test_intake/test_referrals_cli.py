@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from intake.runner import open_database
+from intake.wiring import open_database
 from servers.intake_config import intake_env, run_intake, settings_for
 from storage import messages
 from storage.db import session_scope

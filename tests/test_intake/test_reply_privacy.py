@@ -8,8 +8,9 @@ from pathlib import Path
 
 from conversation_mail import CC_NEEDS_INFO, DOCX, build_form
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from servers.intake_config import settings_for
 from storage.db import session_scope

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.settings import Settings
 from intake.sources.base import Destination
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from storage.db import session_scope
 from storage.tables import InboundMessage, MessageState, OutboxMessage, Referral

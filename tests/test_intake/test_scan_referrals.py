@@ -21,7 +21,7 @@ from scan_support import (
 )
 from sqlmodel import select
 
-from intake.runner import open_database
+from intake.wiring import open_database
 from parsers import documents
 from parsers.record import ScanBox, ScanPage
 from servers.intake_config import ROOT, settings_for

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from parsers.secure_mail import secure_notice
 from storage.db import session_scope

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from parsers.authresults import SenderCheck, sender_check
 from parsers.mime import parse_message

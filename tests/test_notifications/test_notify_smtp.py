@@ -6,8 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from intake.runner import make_transport, open_database, run_once
+from intake.runner import run_once
 from intake.sources.maildir import MaildirSource
+from intake.wiring import make_transport, open_database
 from parsers.formdef import load_form
 from servers.intake_config import settings_for
 from servers.smtp import CapturedMessage, SmtpServer

@@ -13,9 +13,10 @@ import pytest
 import uvicorn
 from review_support import PASSWORD, SAMPLES, USERS, Clock, Site
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from review.app import create_app
 from review.users import add_user

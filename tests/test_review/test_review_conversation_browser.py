@@ -17,7 +17,8 @@ import pytest
 from review_support import PASSWORD, Clock, Site
 from test_review_browser import expect, shot, sign_in
 
-from intake.runner import RunReport, make_source, make_transport, open_database, run_once
+from intake.runner import RunReport, run_once
+from intake.wiring import make_source, make_transport, open_database
 from parsers.mime import parse_message
 from review.app import create_app
 from review.users import add_user

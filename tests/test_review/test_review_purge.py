@@ -12,7 +12,8 @@ import pytest
 from review_support import PASSWORD, Clock, Site, token
 from sqlmodel import select
 
-from intake.runner import make_source, make_transport, open_database, run_once
+from intake.runner import run_once
+from intake.wiring import make_source, make_transport, open_database
 from parsers.mime import parse_message
 from review.app import create_app
 from review.users import add_user

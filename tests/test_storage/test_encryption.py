@@ -11,9 +11,10 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from intake.runner import open_database, run_once
+from intake.runner import run_once
 from intake.settings import Settings
 from intake.sources.maildir import MaildirSource
+from intake.wiring import open_database
 from notifications.transport import FolderTransport
 from storage import crypto
 from storage.clock import utcnow
