@@ -36,7 +36,7 @@ IDLE_STEPS: tuple[tuple[str, str], ...] = (
     ("fetched", "pass start, SEARCH + FETCH (in hand)"),
     ("stored", "stored and committed"),
     ("counted", "start of reading counted (committed)"),
-    ("decided", "decided (forked reader)"),
+    ("decided", "decided (reader process)"),
     ("filed", "filed (outcome, outbox row committed)"),
     ("moved", "moved on the server"),
     ("handover", "outbox row claimed, SMTP hand-over starts"),
@@ -48,8 +48,9 @@ class StepClock:
     """Time stamps of each email's steps through the daemon, taken by wrapping (in this
     process only, at run time) the functions the worker calls; product code is unchanged.
 
-    The worker handles one message at a time in its thread, so the message in hand is the
-    one `handle` was last called with; IDLE wake-ups are given to the next message handled.
+    In IDLE, with emails a second apart, the worker has one message in hand at a time, so
+    the message in hand is the one `take` was last called with (the runner's overlap of
+    two messages needs a backlog); IDLE wake-ups are given to the next message taken.
     """
 
     def __init__(self) -> None:
@@ -70,8 +71,8 @@ class StepClock:
 
     def install(self, stack: contextlib.ExitStack) -> None:
         """Wrap the worker's functions; the ExitStack puts the originals back."""
+        import intake.handling as handling_module
         import intake.pipeline.file as file_module
-        import intake.runner as runner_module
         import storage.messages as messages_module
         from notifications.transport import SmtpTransport
 
@@ -104,10 +105,8 @@ class StepClock:
 
             return staticmethod(mail_in)
 
-        def handle_wrapper(original: Any) -> Any:
-            def handle(
-                filing: Any, settings: Any, source: Any, fetched: Any, *a: Any, **kw: Any
-            ) -> Any:
+        def take_wrapper(original: Any) -> Any:
+            def take(filing: Any, fetched: Any, *a: Any, **kw: Any) -> Any:
                 at = time.perf_counter()
                 message_id = _bench_message_id(fetched.raw)
                 with clock._lock:
@@ -120,13 +119,9 @@ class StepClock:
                         if clock._woke is not None:
                             steps["woke"] = clock._woke
                     clock._exists = clock._woke = None
-                try:
-                    return original(filing, settings, source, fetched, *a, **kw)
-                finally:
-                    with clock._lock:
-                        clock._current = None
+                return original(filing, fetched, *a, **kw)
 
-            return handle
+            return take
 
         def after(step: str) -> Any:
             def wrapper_for(original: Any) -> Any:
@@ -149,10 +144,10 @@ class StepClock:
 
         patch(ImapSource, "wait_for_mail", wait_wrapper)
         patch(ImapSource, "_mail_in", lambda original: mail_in_wrapper(original))
-        patch(runner_module, "handle", handle_wrapper)
+        patch(handling_module, "take", take_wrapper)
         patch(messages_module, "receive", after("stored"))
         patch(messages_module, "count_attempt", after("counted"))
-        patch(runner_module, "decide_limited", after("decided"))
+        patch(handling_module, "_collect", after("decided"))
         patch(file_module, "run", after("filed"))
         patch(ImapSource, "finish", lambda original: _method_after(original, clock, "moved"))
         patch(SmtpTransport, "send", send_wrapper)

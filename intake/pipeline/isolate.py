@@ -102,11 +102,57 @@ def _rehearsal_email() -> bytes:
 
 def decide_limited(ctx: MessageContext, limits: ReadLimits) -> MessageContext:
     """Run the deciding stages on `ctx` under `limits`; the decided context comes back."""
+    return start_reading(ctx, limits).result()
+
+
+@dataclass
+class Reading:
+    """A message handed to the reader; `result()` waits for what the stages decided."""
+
+    ctx: MessageContext
+    limits: ReadLimits
+    reader: Reader | None = None  # None: read in this process, by `result()`
+    deadline: float = 0.0  # time.monotonic() by which the reader must have answered
+
+    def result(self) -> MessageContext:
+        """The decided context; raises MustWait, ReadingStopped, or RuntimeError on a
+        stage's error (its traceback in the message)."""
+        if self.reader is None:
+            return decide(self.ctx)
+        with _LOCK:
+            if not (_IN_FLIGHT and _IN_FLIGHT[0] is self):
+                # Abandoned: a later message was handed over first and stopped its reader.
+                raise ReadingStopped("reading the email was stopped before it ended")
+            _IN_FLIGHT.clear()
+            payload = _answer(self.reader, self.limits, self.deadline)
+        return _decided(payload, self.ctx, self.limits)
+
+
+def start_reading(ctx: MessageContext, limits: ReadLimits) -> Reading:
+    """Hand `ctx` to the reader, which reads it while the worker goes on with other work
+    (filing the message before it); `Reading.result()` then waits for the outcome."""
     if not limits.isolate:
-        return decide(ctx)
+        return Reading(ctx, limits)
     warm_up()
     with _LOCK:
-        payload = _ask_reader(ctx, limits)
+        if _IN_FLIGHT:
+            # A reading nobody came back for (the worker's step after it failed): its
+            # reader is stopped, and this message gets a fresh one.
+            log.warning("a reading was left unfinished; its reader is stopped")
+            _abandon()
+        reader = _reader_for(limits)
+        deadline = time.monotonic() + limits.seconds
+        try:
+            reader.send(ctx)
+        except ReaderGone as exc:
+            _READER.clear()
+            raise ReadingStopped(f"reading the email {exc.reason}") from None
+        reading = Reading(ctx, limits, reader, deadline)
+        _IN_FLIGHT.append(reading)
+    return reading
+
+
+def _decided(payload: bytes, ctx: MessageContext, limits: ReadLimits) -> MessageContext:
     kind, value = pickle.loads(payload)  # noqa: S301 - our own reader's bytes, via a pipe
     if kind == "ok":
         decided: MessageContext = value
@@ -125,38 +171,58 @@ def decide_limited(ctx: MessageContext, limits: ReadLimits) -> MessageContext:
 
 _LOCK = threading.Lock()  # one message at a time in the reader
 _READER: list[Reader] = []  # the reader in use (none before the first message)
+_IN_FLIGHT: list[Reading] = []  # the reading handed to it and not yet collected
 _RETIRED: list[Reader] = []  # readers let go, collected once they have exited
 
 
-def _ask_reader(ctx: MessageContext, limits: ReadLimits) -> bytes:
-    """The reader's pickled answer for `ctx`, a fresh reader forked when needed."""
+def _reader_for(limits: ReadLimits) -> Reader:
+    """The reader in use, or a fresh one forked when it cannot serve these limits."""
     _RETIRED[:] = [r for r in _RETIRED if not r.reaped()]
     if _READER and not (_READER[0].usable() and _READER[0].memory_bytes == limits.memory_bytes):
         _retire()
     if not _READER:
         _READER.append(Reader(limits.memory_bytes, _read))
-    reader = _READER[0]
+    return _READER[0]
+
+
+def _answer(reader: Reader, limits: ReadLimits, deadline: float) -> bytes:
+    """The reader's pickled answer; a reader that is late or gone is replaced."""
     try:
-        answer = reader.ask(ctx, limits.seconds)
+        answer = reader.answer(deadline)
     except ReaderLate:
-        _READER.clear()
+        _forget(reader)
         raise ReadingStopped(
             f"reading the email took longer than {limits.seconds:g} seconds"
         ) from None
     except ReaderGone as exc:
-        _READER.clear()
+        _forget(reader)
         raise ReadingStopped(f"reading the email {exc.reason}") from None
-    if answer.retired:
+    if answer.retired and _READER and _READER[0] is reader:
         _retire()
     return answer.payload
+
+
+def _forget(reader: Reader) -> None:
+    if _READER and _READER[0] is reader:
+        _READER.clear()
 
 
 def retire_reader() -> None:
     """Let the reader go: the next message is read by a fresh one, forked from the worker
     as it is then (tests that change a stage in the worker use this)."""
     with _LOCK:
+        if _IN_FLIGHT:
+            _abandon()
         if _READER:
             _retire()
+
+
+def _abandon() -> None:
+    """Stop the reader of a reading nobody will come back for."""
+    reader = _IN_FLIGHT.pop().reader
+    if reader is not None:
+        reader.kill()
+    _READER.clear()
 
 
 def _retire() -> None:

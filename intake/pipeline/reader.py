@@ -29,6 +29,7 @@ MIB = 1024 * 1024
 MAX_READINGS = 1000  # then a fresh heap, forked from the worker's warm one
 MAX_GROWTH = 256 * MIB  # a reader grown this much since its start retires
 EXIT_OUT_OF_MEMORY = 3  # the reader could not even say what happened
+ANSWER_GRACE = 10.0  # seconds for the rest of an answer once its start has come
 _HEADER = 9  # 8 bytes of length, 1 byte: the reader retires after this answer
 # The reader's answers that need no memory to make: made before any reading.
 MEMORY_ANSWER = pickle.dumps(("memory", ""))
@@ -78,20 +79,24 @@ class Reader:
         os.close(answers_w)
         self.alive = True
 
-    def ask(self, ctx: MessageContext, seconds: float) -> Answer:
-        """Send `ctx` (without its parsed email) and wait for the answer. Raises ReaderLate
-        or ReaderGone; after either, and after a retiring answer, the reader is done."""
+    def send(self, ctx: MessageContext) -> None:
+        """Hand `ctx` (without its parsed email) to the reader, which starts at once.
+        Raises ReaderGone when the reader has died since `usable`."""
         message = ctx.message
         ctx.message = _NO_MESSAGE  # parsed again in the reader: pickling it costs more
         try:
             request = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
             ctx.message = message
-        deadline = time.monotonic() + seconds
         try:
             _write_frame(self._requests, request, retire=False)
-        except OSError:  # it died between `usable` and now
+        except OSError:
             raise ReaderGone(self._death()) from None
+
+    def answer(self, deadline: float) -> Answer:
+        """The answer to what was sent, waited for until `deadline` (time.monotonic).
+        Raises ReaderLate or ReaderGone; after either, and after a retiring answer, the
+        reader is done."""
         answer = self._receive(deadline)
         if answer.retired:
             self.close()
@@ -103,8 +108,12 @@ class Reader:
         with selectors.DefaultSelector() as sel:
             sel.register(self._answers, selectors.EVENT_READ)
             while need < 0 or len(buf) < _HEADER + need:
+                # An answer already begun counts, however late the worker comes for it:
+                # the rest of it (larger than a pipe holds) follows at once.
                 left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(timeout=left):
+                if buf:
+                    left = max(left, ANSWER_GRACE)
+                if not sel.select(timeout=max(0.0, left)):
                     self.kill()
                     raise ReaderLate
                 chunk = os.read(self._answers, 1 << 20)

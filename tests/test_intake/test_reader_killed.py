@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from intake.runner import stopped_worker
+from intake.handling import stopped_worker
 from intake.wiring import open_database
 from parsers.mime import parse_message
 from servers.intake_config import ROOT, intake_env, run_intake, settings_for

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from intake.pipeline import isolate, new_context, reader
+from intake.pipeline.context import MessageContext
 from intake.pipeline.isolate import ReadLimits, decide_limited
 from intake.settings import Settings
 from servers.intake_config import DOCX, ROOT, referrer_email
@@ -23,10 +24,13 @@ FORM = (ROOT / "samples" / "forms" / "cc-police-window-fall.docx").read_bytes()
 SETTINGS = Settings(_env_file=None)
 
 
-def _decide(n: int, limits: ReadLimits | None = None) -> str | None:
+def _context(n: int) -> MessageContext:
     raw = referrer_email(f"reader-{n}", [("referral.docx", FORM, DOCX)])
-    ctx = new_context(raw, SETTINGS, datetime.now(UTC), None)
-    return decide_limited(ctx, limits or ReadLimits()).outcome
+    return new_context(raw, SETTINGS, datetime.now(UTC), None)
+
+
+def _decide(n: int, limits: ReadLimits | None = None) -> str | None:
+    return decide_limited(_context(n), limits or ReadLimits()).outcome
 
 
 def _reader_pid() -> int:
@@ -109,3 +113,24 @@ def test_a_reader_holds_none_of_the_workers_sockets(tmp_path: Path) -> None:
     assert len(pipes) == 2  # its own two
     assert not [t for t in inherited.values() if t.startswith("socket:")]
     assert all(t.startswith("pipe:") or t == os.devnull for t in inherited.values())
+
+
+def test_a_reading_nobody_came_back_for_is_stopped_and_the_next_is_read() -> None:
+    _fresh_reader()
+    first = isolate.start_reading(_context(0), ReadLimits())
+    abandoned = _reader_pid()
+    second = isolate.start_reading(_context(1), ReadLimits())  # before `first.result()`
+    assert _reader_pid() != abandoned  # a fresh reader: the first one was stopped
+    assert second.result().outcome == "referral"
+    with pytest.raises(isolate.ReadingStopped, match="stopped before it ended"):
+        first.result()
+    assert _decide(2) == "referral"
+
+
+def test_an_answer_waiting_past_the_deadline_still_counts() -> None:
+    # The worker may come for the answer late (it was filing the message before); an
+    # answer the reader gave in time is taken, not treated as a late reading.
+    _fresh_reader()
+    reading = isolate.start_reading(_context(0), ReadLimits(seconds=0.5))
+    time.sleep(1.0)
+    assert reading.result().outcome == "referral"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
 
 from intake.runner import run_once
 from intake.settings import Settings
-from intake.sources.base import Destination
+from intake.sources.base import Destination, FetchedMessage
 from intake.sources.maildir import MaildirSource
 from intake.wiring import open_database
 from notifications.transport import FolderTransport
@@ -157,3 +158,39 @@ def test_a_reopened_quarantined_message_is_processed_on_the_next_pass(
     assert counts(settings) == (1, 1, 1)
     again = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
     assert again.reprocessed == 0 and counts(settings) == (1, 1, 1)
+
+
+def test_the_reader_reads_each_message_while_the_one_before_is_settled(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two messages at a time: what was decided for message n is collected, message n+1
+    # is handed to the reader, and only then is n filed, answered and moved. Each message
+    # still goes take -> begin -> collect -> settle, and every one is settled.
+    import intake.runner as runner
+
+    names = sample_names("referral")[:4]
+    source = seed(settings, names)
+    events: list[tuple[str, str]] = []
+
+    def recorded(step: str, original: Any) -> Any:
+        def wrapped(*args: Any) -> Any:
+            hand = next(a for a in args if isinstance(a, runner.InHand | FetchedMessage))
+            fetched = hand if isinstance(hand, FetchedMessage) else hand.fetched
+            events.append((step, fetched.identity.uid))
+            return original(*args)
+
+        return wrapped
+
+    for step in ("take", "begin", "collect", "settle"):
+        monkeypatch.setattr(runner, step, recorded(step, getattr(runner, step)))
+    engine = open_database(settings)
+    report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
+    engine.dispose()
+    assert report.moved == 4 and report.outcomes == {"referral": 4}
+    uids = list(dict.fromkeys(uid for step, uid in events if step == "take"))
+    order = [(step, uids.index(uid)) for step, uid in events]
+    expected = [("take", 0), ("begin", 0)]
+    for n in range(1, 4):
+        expected += [("take", n), ("collect", n - 1), ("begin", n), ("settle", n - 1)]
+    assert order == [*expected, ("collect", 3), ("settle", 3)]
+    assert counts(settings) == (4, 4, 4)
