@@ -149,7 +149,7 @@ class StepClock:
         patch(messages_module, "count_attempt", after("counted"))
         patch(handling_module, "_collect", after("decided"))
         patch(file_module, "run", after("filed"))
-        patch(ImapSource, "finish", lambda original: _method_after(original, clock, "moved"))
+        patch(ImapSource, "finish_all", lambda original: _method_after(original, clock, "moved"))
         patch(SmtpTransport, "send", send_wrapper)
 
 

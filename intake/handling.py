@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -34,6 +34,7 @@ from parsers.mime import parse_headers
 from storage import messages
 from storage.clock import utcnow
 from storage.db import session_scope
+from storage.messages import ServerIdentity
 from storage.tables import InboundMessage, MessageState, Outcome, Referral
 
 log = logging.getLogger(__name__)
@@ -261,16 +262,15 @@ def collect(filing: Filing, hand: InHand) -> None:
 
 def settle(
     filing: Filing,
-    source: MailSource,
     hand: InHand,
     report: RunReport,
-    move: bool = True,
     deliver: Callable[[], None] | None = None,
-) -> None:
-    """File what was decided, send the reply and (unless `move` is False) move the message.
+) -> Move | None:
+    """File what was decided and send the reply; the move it now needs on the server, or
+    None when it stays there (it had to wait).
 
-    `deliver`, if given, is called once the outcome is committed and before the move: the
-    acknowledgement does not wait for the mail server's folder work.
+    `deliver`, if given, is called once the outcome is committed: the acknowledgement does
+    not wait for the mail server's folder work.
     """
     engine = filing.engine
     row_id = hand.row.id
@@ -289,13 +289,26 @@ def settle(
         # References are not personal data: the log may say which referrals a message made.
         refs = session.exec(select(Referral.reference).where(Referral.message_id == row_id)).all()
     if current.state == MessageState.RECEIVED:
-        return  # not decided (it had to wait); it stays on the server for the next pass
+        return None  # not decided (it had to wait); it stays on the server for the next pass
     outcome = str(current.outcome)
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
     log.info("message %s: %s %s", current.id, outcome, ", ".join(refs))
-    if not move:
-        return
-    # Only now, with the outcome committed, may the message leave the watched folder.
-    folder = source.finish(hand.fetched.identity, destination)
-    messages.mark_server_done(engine, row_id, folder)
-    report.moved += 1
+    return Move(row_id, hand.fetched.identity, destination)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A settled message's move on the server, to its destination folder."""
+
+    row_id: int
+    identity: ServerIdentity
+    destination: Destination
+
+
+def move_all(engine: Engine, source: MailSource, moves: Sequence[Move], report: RunReport) -> None:
+    """Move settled messages (one round trip per destination) and record it in one commit.
+    Only now, with their outcomes committed, may they leave the watched folder."""
+    folders = source.finish_all([(m.identity, m.destination) for m in moves])
+    done = [(m.row_id, folder) for m, folder in zip(moves, folders, strict=True)]
+    messages.mark_all_server_done(engine, done)
+    report.moved += len(moves)

@@ -3,7 +3,8 @@
 One message's failure never stops the others: an unexpected error quarantines that
 message (traceback kept for a person) and the loop carries on. The steps of one message
 are in `intake.handling`; here they are overlapped, two messages at a time: the reader
-process reads a message while the worker files, answers and moves the one before it.
+process reads a message while the worker files and answers the one before it. Settled
+messages are moved on the server in batches (one MOVE per destination folder).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from sqlalchemy import Engine
 
 from intake.handling import (
     InHand,
+    Move,
     RunReport,
     begin,
     collect,
     filing_for,
+    move_all,
     process_stored,
     settle,
     take,
@@ -40,6 +43,7 @@ __all__ = ["RunReport", "filing_for", "process_stored", "remove_purged", "run_on
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MOVE_BATCH = 50  # settled messages moved on the server together (one MOVE per folder)
 
 
 def remove_purged(engine: Engine, source: MailSource) -> int:
@@ -115,13 +119,28 @@ def run_once(
             )
         return False, None
 
-    def finish(hand: InHand) -> None:
-        """Collect what was decided for `hand`, then settle it."""
-        if step(hand.fetched, collect, filing, hand)[0]:
-            # The reply goes out as soon as the outcome is committed, not after the whole
-            # mailbox (nor after the move): a referrer waiting on a large backlog still
-            # hears back within seconds.
-            step(hand.fetched, settle, filing, source, hand, report, not backfill, reply)
+    moves: list[Move] = []  # settled, not yet moved on the server
+
+    def move_settled() -> None:
+        # A failure leaves them on the server, where the next pass finds them stored and
+        # settled, and moves them then.
+        if moves and not backfill:
+            try:
+                move_all(engine, source, moves, report)
+            except Exception as exc:
+                report.errors += len(moves)
+                log.error("could not move %s message(s) (%s)", len(moves), type(exc).__name__)
+        moves.clear()
+
+    def settle_one(hand: InHand) -> None:
+        # The reply goes out as soon as the outcome is committed, not after the whole
+        # mailbox (nor after the move): a referrer waiting on a large backlog still
+        # hears back within seconds.
+        _done, move = step(hand.fetched, settle, filing, hand, report, reply)
+        if move is not None:
+            moves.append(move)
+        if len(moves) >= MOVE_BATCH:
+            move_settled()
 
     reply = None if backfill else deliver
     # Readers imported before the first message, not while reading it: a worker stopped
@@ -138,15 +157,16 @@ def run_once(
             progress()
         _kept, hand = step(fetched, take, filing, fetched, report)
         # What the reader decided for the message before is collected first: the reader
-        # then reads this one while that one is filed, answered and moved.
+        # then reads this one while that one is filed and answered.
         ready = before is not None and step(before.fetched, collect, filing, before)[0]
         if hand is not None:
             step(fetched, begin, filing, settings, hand)
         if before is not None and ready:
-            step(before.fetched, settle, filing, source, before, report, not backfill, reply)
+            settle_one(before)
         before = hand
-    if before is not None:
-        finish(before)
+    if before is not None and step(before.fetched, collect, filing, before)[0]:
+        settle_one(before)
+    move_settled()
     if not report.stopped and not backfill:
         report.purged = remove_purged(engine, source)
         # Quarantined messages a person reopened (review queue or `intake reprocess`):

@@ -216,12 +216,18 @@ def count_attempt(engine: Engine, message_id: int) -> int:
 
 def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> None:
     """Record that the message was moved/marked on the server."""
+    mark_all_server_done(engine, [(message_id, folder)])
+
+
+def mark_all_server_done(engine: Engine, done: Sequence[tuple[int, str | None]]) -> None:
+    """Record (in one commit) that these messages were moved to these server folders."""
     with session_scope(engine) as session:
-        row = session.get(InboundMessage, message_id)
-        if row is None:
-            raise LookupError(message_id)
-        row.server_done = True
-        row.server_folder = folder
+        for message_id, folder in done:
+            row = session.get(InboundMessage, message_id)
+            if row is None:
+                raise LookupError(message_id)
+            row.server_done = True
+            row.server_folder = folder
 
 
 def mark_server_purged(engine: Engine, message_id: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -47,6 +47,11 @@ class MailSource(Protocol):
 
     def finish(self, identity: ServerIdentity, destination: Destination) -> str:
         """Move the message out of the watched folder; return the folder it went to."""
+        ...
+
+    def finish_all(self, moves: Sequence[tuple[ServerIdentity, Destination]]) -> list[str]:
+        """`finish` for several messages at once (one round trip per destination); the
+        folder each went to, in order."""
         ...
 
     def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:

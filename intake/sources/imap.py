@@ -201,47 +201,59 @@ class ImapSource(ImapConnection):
         self._known_folders.add(folder)
 
     def finish(self, identity: ServerIdentity, destination: Destination) -> str:
-        """Move the message to its destination folder, creating the folder if missing.
+        """Move the message to its destination folder (see `finish_all`)."""
+        return self.finish_all([(identity, destination)])[0]
 
-        The folder is selected again first: if its UIDVALIDITY is no longer the one the
-        message was fetched under, its UID may now name a different email, so nothing is
-        moved and the watched folder (where the message stays) is returned; the next
-        fetch yields it under its new identity.
+    def finish_all(self, moves: Sequence[tuple[ServerIdentity, Destination]]) -> list[str]:
+        """Move each message to its destination folder, creating folders that are missing:
+        one MOVE per destination.
+
+        The watched folder is selected again first: if its UIDVALIDITY is no longer the
+        one a message was fetched under, its UID may now name a different email, so that
+        message is not moved and the watched folder (where it stays) is returned for it;
+        the next fetch yields it under its new identity.
         """
-        folder = self.folders[destination]
-        uid = int(identity.uid)
+        out = [identity.folder for identity, _destination in moves]
+        stale: list[tuple[ServerIdentity, int]] = []
 
-        def move(client: IMAPClient) -> int | None:
+        def move(client: IMAPClient) -> None:
+            stale.clear()
             validity = self._select(client)
-            if (
-                identity.uidvalidity != validity
-                or identity.folder != self.settings.imap_folder
-                or identity.source != self.name
-            ):
-                return validity
-            self._ensure_folder(client, folder)
-            if client.has_capability("MOVE"):
-                client.move([uid], folder)
-            else:
-                client.copy([uid], folder)
-                client.add_flags([uid], [b"\\Deleted"])
-                if client.has_capability("UIDPLUS"):
-                    client.uid_expunge([uid])
+            groups: dict[str, list[tuple[int, int]]] = {}
+            for n, (identity, destination) in enumerate(moves):
+                if (
+                    identity.uidvalidity != validity
+                    or identity.folder != self.settings.imap_folder
+                    or identity.source != self.name
+                ):
+                    stale.append((identity, validity))
+                    continue
+                groups.setdefault(self.folders[destination], []).append((n, int(identity.uid)))
+            for folder, members in groups.items():
+                self._ensure_folder(client, folder)
+                uids = [uid for _n, uid in members]
+                if client.has_capability("MOVE"):
+                    client.move(uids, folder)
                 else:
-                    client.expunge()
-            return None
+                    client.copy(uids, folder)
+                    client.add_flags(uids, [b"\\Deleted"])
+                    if client.has_capability("UIDPLUS"):
+                        client.uid_expunge(uids)
+                    else:
+                        client.expunge()
+                for n, _uid in members:
+                    out[n] = folder
 
-        stale = self._retrying("finish", move)
-        if stale is not None:
+        self._retrying("finish", move)
+        for identity, validity in stale:
             log.warning(
                 "not moving uid %s: fetched under UIDVALIDITY %s, the folder now has %s; "
                 "the next fetch reads it again under its new UID",
                 identity.uid,
                 identity.uidvalidity,
-                stale,
+                validity,
             )
-            return identity.folder
-        return folder
+        return out
 
     def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:
         """Delete a purged referral's email from the folder it was moved to, found by its

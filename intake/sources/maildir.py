@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mailbox
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from glob import escape as glob_escape
 from pathlib import Path
@@ -67,14 +67,21 @@ class MaildirSource:
 
     def finish(self, identity: ServerIdentity, destination: Destination) -> str:
         """Rename the message file into the destination subfolder (seen flag set)."""
-        folder_name = FOLDERS[destination]
-        target = Path(self._box.add_folder(folder_name)._path)
-        for key, file in self._files():
-            if key == identity.uid:
-                os.replace(file, target / "cur" / f"{key}:2,S")
-                break
-        # Already gone (moved by an earlier run that crashed before recording it): fine.
-        return folder_name
+        return self.finish_all([(identity, destination)])[0]
+
+    def finish_all(self, moves: Sequence[tuple[ServerIdentity, Destination]]) -> list[str]:
+        """`finish` for several messages, the folder listed once."""
+        files = dict(self._files())
+        out: list[str] = []
+        for identity, destination in moves:
+            folder_name = FOLDERS[destination]
+            file = files.pop(identity.uid, None)
+            if file is not None:
+                target = Path(self._box.add_folder(folder_name)._path)
+                os.replace(file, target / "cur" / f"{identity.uid}:2,S")
+            # Already gone (moved by an earlier run that crashed before recording it): fine.
+            out.append(folder_name)
+        return out
 
     def remove(self, identity: ServerIdentity, folder: str, message_id: str | None) -> bool:
         """Delete the message's file from its folder (or the inbox, if never moved)."""

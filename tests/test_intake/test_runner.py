@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from intake.runner import run_once
 from intake.settings import Settings
-from intake.sources.base import Destination, FetchedMessage
+from intake.sources.base import FetchedMessage
 from intake.sources.maildir import MaildirSource
 from intake.wiring import open_database
 from notifications.transport import FolderTransport
@@ -90,11 +90,11 @@ def test_a_crash_before_the_server_move_is_finished_next_time_without_repeats(
     source = seed(settings, [name])
     engine = open_database(settings)
 
-    def lost_connection(self, identity, destination: Destination) -> str:
+    def lost_connection(self: MaildirSource, moves: object) -> list[str]:
         raise ConnectionError("server went away before the move")
 
     with monkeypatch.context() as patch:
-        patch.setattr(MaildirSource, "finish", lost_connection)
+        patch.setattr(MaildirSource, "finish_all", lost_connection)
         report = run_once(engine, settings, source, FolderTransport(settings.outbox_mail_dir))
     assert report.errors == 1
     assert [p.name for p in (settings.resolved_maildir / "new").iterdir()] == [name]
