@@ -158,10 +158,13 @@ def _start(
         if raw is None:
             with session_scope(engine) as session:
                 raw = messages.raw_bytes(session, row.id)
-        ctx = new_context(raw, settings, row.received_at, filing.scanner)
+        limits = read_limits(settings)
+        ctx = new_context(
+            raw, settings, row.received_at, filing.scanner, headers_only=limits.isolate
+        )
         if row.size > len(raw):
             ctx.oversize = row.size  # only the headers were downloaded
-        return start_reading(ctx, read_limits(settings))
+        return start_reading(ctx, limits)
     except MustWait:
         raise  # not a failure of this message: it stays unprocessed for the next pass
     except Exception as exc:

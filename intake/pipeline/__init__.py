@@ -45,12 +45,20 @@ def parse_for_reading(raw: bytes, max_message_bytes: int) -> EmailMessage:
 
 
 def new_context(
-    raw: bytes, settings: Settings, received_at: datetime, scanner: ClamdScanner | None
+    raw: bytes,
+    settings: Settings,
+    received_at: datetime,
+    scanner: ClamdScanner | None,
+    *,
+    headers_only: bool = False,
 ) -> MessageContext:
-    """A message's context with the limits the settings give."""
+    """A message's context with the limits the settings give. `headers_only`: the email
+    is parsed whole by the reader process, and the worker needs only its header fields."""
     return MessageContext(
         raw=raw,
-        message=parse_for_reading(raw, settings.max_message_bytes),
+        message=parse_headers(raw)
+        if headers_only
+        else parse_for_reading(raw, settings.max_message_bytes),
         received_at=received_at,
         max_message_bytes=settings.max_message_bytes,
         our_message_id_domain=settings.message_id_domain,

@@ -15,8 +15,8 @@ from notifications.compose import MailConfig
 from notifications.routing import Routing
 from parsers.authresults import SenderCheck, sender_check
 from parsers.bounce import Bounce
-from parsers.mime import Candidate
-from parsers.thread import ThreadClues, thread_clues
+from parsers.mime import Candidate, reply_address
+from parsers.thread import ThreadClues, body_text, thread_clues
 
 if TYPE_CHECKING:  # only a type here; the read stage imports the readers when it runs
     from parsers.documents import DocumentResult
@@ -86,6 +86,16 @@ class MessageContext:
     def sender_check(self) -> SenderCheck:
         """The receiving server's verdict on the sender (Authentication-Results)."""
         return sender_check(self.message, self.trusted_auth_server)
+
+    @cached_property
+    def reply_to(self) -> str | None:
+        """Where a reply goes (the sender; see `parsers.mime.reply_address`)."""
+        return reply_address(self.message)
+
+    @cached_property
+    def has_text(self) -> bool:
+        """Whether the email has words of its own (a reply that only carries files has none)."""
+        return bool(body_text(self.message, 200))
 
     @property
     def ended(self) -> bool:

@@ -18,7 +18,6 @@ from intake.pipeline.context import Filing, MessageContext, ReadDocument
 from notifications.compose import alert_rows, reply_row, security_rows
 from parsers.authresults import SenderCheck
 from parsers.bounce import Bounce
-from parsers.mime import reply_address
 from parsers.record import ParsedForm
 from storage import crypto
 from storage.clock import utcnow
@@ -305,7 +304,7 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
             files.append(entry)
     # A secure-email notice waits in the quarantine, where officers see it at once.
     row.state = MessageState.QUARANTINED if ctx.secure else MessageState.PROCESSED
-    to_addr = reply_address(ctx.message)
+    to_addr = ctx.reply_to
     limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
     if not filing.notify:
         audit(session, "message", message_row_id, "not notified", "backfill of old mail")

@@ -17,7 +17,6 @@ from notifications.compose import alert_rows, reply_row
 from notifications.conversation import FollowUp, Joining, follow_up_reply, new_mail_notes
 from parsers.authresults import SenderCheck
 from parsers.formdef import load_form
-from parsers.thread import body_text
 from storage.clock import utcnow
 from storage.referrals import (
     CHECK_SCAN,
@@ -169,7 +168,7 @@ def tell(
             follow_up=_mode(version, referral),
             documents=len(ctx.documents),
             unreadable=sum(1 for d in ctx.documents if d.result.outcome == "rejected"),
-            has_text=bool(body_text(ctx.message, 200)),
+            has_text=ctx.has_text,
             received_at=ctx.received_at,
         )
         if ctx.clues.sender:

@@ -249,7 +249,17 @@ def _shut_down() -> None:
     _RETIRED.clear()
 
 
+# What filing needs from the parsed email, worked out in the reader and sent back with
+# the decision: the worker keeps only the email's header fields.
+FROM_THE_EMAIL = ("clues", "sender_check", "reply_to", "has_text")
+
+
 def _read(ctx: MessageContext) -> MessageContext:
     """In the reader: parse the email again (it is not sent over) and decide it."""
     ctx.message = parse_for_reading(ctx.raw, ctx.max_message_bytes)
-    return decide(ctx)
+    for name in FROM_THE_EMAIL:
+        ctx.__dict__.pop(name, None)  # never a value worked out from the header fields
+    decided = decide(ctx)
+    for name in FROM_THE_EMAIL:
+        getattr(decided, name)
+    return decided
