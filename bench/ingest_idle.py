@@ -73,6 +73,7 @@ class StepClock:
         """Wrap the worker's functions; the ExitStack puts the originals back."""
         import intake.handling as handling_module
         import intake.pipeline.file as file_module
+        import intake.runner as runner_module
         import storage.messages as messages_module
         from notifications.transport import SmtpTransport
 
@@ -144,7 +145,7 @@ class StepClock:
 
         patch(ImapSource, "wait_for_mail", wait_wrapper)
         patch(ImapSource, "_mail_in", lambda original: mail_in_wrapper(original))
-        patch(handling_module, "take", take_wrapper)
+        patch(runner_module, "take", take_wrapper)  # the runner's own name for it
         patch(messages_module, "receive", after("stored"))
         patch(messages_module, "count_attempt", after("counted"))
         patch(handling_module, "_collect", after("decided"))
