@@ -217,6 +217,11 @@ def _serve(  # pragma: no cover - runs in the reader
     code = 0
     try:
         _release_inherited((requests, answers))
+        # The worker's stop and reload signals are the worker's: a stop sent to the whole
+        # process group (Ctrl-C, a service manager) must not cut this reading short. The
+        # reader ends when the worker closes its pipe, after the message in hand.
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, _not_ours)
         # Should the machine run short of memory, the kernel kills a reader, not the worker.
         with (
             contextlib.suppress(OSError),
@@ -246,6 +251,11 @@ def _serve(  # pragma: no cover - runs in the reader
         code = 1
     finally:
         os._exit(code)  # no cleanup handlers: the worker's database and sockets are not ours
+
+
+def _not_ours(_signum: int, _frame: object) -> None:  # pragma: no cover - in the reader
+    """A signal meant for the worker, not for the reader (a handler, not SIG_IGN, so
+    that programs the reader starts, such as Tesseract, get the default handling)."""
 
 
 def _decided(  # pragma: no cover - runs in the reader

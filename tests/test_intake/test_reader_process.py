@@ -134,3 +134,22 @@ def test_an_answer_waiting_past_the_deadline_still_counts() -> None:
     reading = isolate.start_reading(_context(0), ReadLimits(seconds=0.5))
     time.sleep(1.0)
     assert reading.result().outcome == "referral"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_the_workers_stop_signals_do_not_cut_a_reading_short(signum: int) -> None:
+    # A service manager or Ctrl-C signals the whole process group: the worker finishes the
+    # message in hand, and so must its reader.
+    _fresh_reader()
+    assert _decide(0) == "referral"
+    pid = _reader_pid()
+    pdf = (ROOT / "samples" / "forms" / "pdf-rows-long-neglect-sibling-group.pdf").read_bytes()
+    files = [(f"{n}.pdf", pdf + b"\n%% copy %d\n" % n, ("application", "pdf")) for n in range(10)]
+    raw = referrer_email("reader-signalled", files)
+    ctx = new_context(raw, Settings(_env_file=None, max_attachments=100), datetime.now(UTC), None)
+    reading = isolate.start_reading(ctx, ReadLimits())
+    time.sleep(0.05)
+    os.kill(pid, signum)
+    decided = reading.result()
+    assert len(decided.documents) == 10
+    assert _reader_pid() == pid  # the same reader, still at work
