@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import Message
+from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import Engine
@@ -83,27 +83,30 @@ def destination_for(session: Session, row: InboundMessage) -> Destination:
     return Destination.PROCESSED
 
 
-def _headers(raw: bytes) -> Message:
-    """The header block only, under the header limits: cheap, where the whole MIME tree
-    is not needed (a 5 MB Subject would take the standard library minutes)."""
-    return parse_headers(raw)
-
-
-def _message_id(raw: bytes) -> str | None:
+def _message_id(headers: EmailMessage | None) -> str | None:
     try:
-        value = _headers(raw).get("Message-ID")
+        text = str(headers.get("Message-ID") or "").strip() if headers is not None else ""
     except Exception:  # a header too broken to read: the message is still kept
         return None
-    text = str(value or "").strip()
     return text[:998] or None
 
 
-def _arrival(fetched: FetchedMessage) -> datetime:
+def _headers(raw: bytes) -> EmailMessage | None:
+    """The header block only, under the header limits: cheap, where the whole MIME tree
+    is not needed (a 5 MB Subject would take the standard library minutes). None when a
+    header is too broken to read: the message is still kept."""
+    try:
+        return parse_headers(raw)
+    except Exception:
+        return None
+
+
+def _arrival(fetched: FetchedMessage, headers: EmailMessage | None) -> datetime:
     """When the LSCP became aware: the server's arrival time, else the Date header."""
     if fetched.arrived_at is not None:
         return fetched.arrived_at
     try:
-        date = _headers(fetched.raw).get("Date")
+        date = headers.get("Date") if headers is not None else None
         parsed = parsedate_to_datetime(str(date)) if date else None
     except (TypeError, ValueError, IndexError):
         parsed = None
@@ -145,13 +148,23 @@ def process_stored(
 
 
 def _start(
-    filing: Filing, settings: Settings, row: InboundMessage, raw: bytes | None
+    filing: Filing,
+    settings: Settings,
+    row: InboundMessage,
+    raw: bytes | None,
+    *,
+    counted: bool = False,
+    headers: EmailMessage | None = None,
 ) -> Reading | None:
-    """Count the start and hand the message to the reader; None when it was quarantined."""
+    """Count the start and hand the message to the reader; None when it was quarantined.
+
+    `counted`: this start was counted when the message was taken (in that commit);
+    `headers`: its header fields, if they were read then."""
     assert row.id is not None
     engine = filing.engine
     try:
-        if messages.count_attempt(engine, row.id) > settings.max_read_starts:
+        starts = row.attempts if counted else messages.count_attempt(engine, row.id)
+        if starts > settings.max_read_starts:
             log.error("message %s quarantined (stopped the worker)", row.id)
             messages.quarantine(engine, row.id, "", reason=stopped_worker(settings))
             return None
@@ -160,7 +173,12 @@ def _start(
                 raw = messages.raw_bytes(session, row.id)
         limits = read_limits(settings)
         ctx = new_context(
-            raw, settings, row.received_at, filing.scanner, headers_only=limits.isolate
+            raw,
+            settings,
+            row.received_at,
+            filing.scanner,
+            headers_only=limits.isolate,
+            headers=headers,
         )
         if row.size > len(raw):
             ctx.oversize = row.size  # only the headers were downloaded
@@ -213,12 +231,14 @@ class InHand:
     fetched: FetchedMessage
     row: InboundMessage
     raw: bytes | None  # the bytes to read (None: read back what was stored, defanged)
+    headers: EmailMessage | None = None  # its header fields, read when it was taken
     reading: Reading | None = None
     decided: MessageContext | None = None
 
 
 def take(filing: Filing, fetched: FetchedMessage, report: RunReport) -> InHand:
-    """Keep a fetched message (scanned first when a virus scanner is set) and commit."""
+    """Keep a fetched message (scanned first when a virus scanner is set) and commit; the
+    same commit counts the start of its reading, which `begin` hands to the reader next."""
     engine = filing.engine
     infected: str | None = None
     notices = []
@@ -231,28 +251,32 @@ def take(filing: Filing, fetched: FetchedMessage, report: RunReport) -> InHand:
         if not verdict.clean:
             infected = verdict.signature or "unknown"
             notices = security_rows(filing.mail, filing.routing, messages.virus_reason(infected))
+    headers = _headers(fetched.raw)
     row = messages.receive(
         engine,
         fetched.identity,
         fetched.raw,
-        _message_id(fetched.raw),
-        _arrival(fetched),
+        _message_id(headers),
+        _arrival(fetched, headers),
         infected=infected,
         notices=notices,
         size=fetched.oversize,
+        start=True,
     )
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
         report.new += 1
     else:
         report.already_stored += 1
-    return InHand(fetched, row, fetched.raw if infected is None else None)
+    return InHand(fetched, row, fetched.raw if infected is None else None, headers)
 
 
 def begin(filing: Filing, settings: Settings, hand: InHand) -> None:
     """Hand a kept, undecided message to the reader (it reads while the worker goes on)."""
     if hand.row.state == MessageState.RECEIVED:
-        hand.reading = _start(filing, settings, hand.row, hand.raw)
+        hand.reading = _start(
+            filing, settings, hand.row, hand.raw, counted=True, headers=hand.headers
+        )
 
 
 def collect(filing: Filing, hand: InHand) -> None:

@@ -155,10 +155,12 @@ def run_once(
         report.fetched += 1
         if progress is not None:
             progress()
-        _kept, hand = step(fetched, take, filing, fetched, report)
         # What the reader decided for the message before is collected first: the reader
-        # then reads this one while that one is filed and answered.
+        # then reads this one while that one is filed and answered. This one is taken
+        # only now, so the start of its reading, counted as it is kept, is never counted
+        # while the reader is still on the one before.
         ready = before is not None and step(before.fetched, collect, filing, before)[0]
+        _kept, hand = step(fetched, take, filing, fetched, report)
         if hand is not None:
             step(fetched, begin, filing, settings, hand)
         if before is not None and ready:

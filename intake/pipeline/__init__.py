@@ -51,14 +51,18 @@ def new_context(
     scanner: ClamdScanner | None,
     *,
     headers_only: bool = False,
+    headers: EmailMessage | None = None,
 ) -> MessageContext:
     """A message's context with the limits the settings give. `headers_only`: the email
-    is parsed whole by the reader process, and the worker needs only its header fields."""
+    is parsed whole by the reader process, and the worker needs only its header fields
+    (`headers`, when they were read already)."""
+    if headers_only:
+        message = headers if headers is not None else parse_headers(raw)
+    else:
+        message = parse_for_reading(raw, settings.max_message_bytes)
     return MessageContext(
         raw=raw,
-        message=parse_headers(raw)
-        if headers_only
-        else parse_for_reading(raw, settings.max_message_bytes),
+        message=message,
         received_at=received_at,
         max_message_bytes=settings.max_message_bytes,
         our_message_id_domain=settings.message_id_domain,
