@@ -76,9 +76,13 @@ def destination_for(session: Session, row: InboundMessage) -> Destination:
         original = session.get(InboundMessage, row.duplicate_of)
         if original is not None and original.outcome != Outcome.DUPLICATE:
             return destination_for(session, original)
-    if row.state == MessageState.QUARANTINED:
+    return _destination(MessageState(row.state), Outcome(row.outcome) if row.outcome else None)
+
+
+def _destination(state: MessageState, outcome: Outcome | None) -> Destination:
+    if state == MessageState.QUARANTINED:
         return Destination.QUARANTINE
-    if row.outcome in (Outcome.IGNORED, Outcome.DUPLICATE):
+    if outcome in (Outcome.IGNORED, Outcome.DUPLICATE):
         return Destination.IGNORED
     return Destination.PROCESSED
 
@@ -201,16 +205,17 @@ def _collect(filing: Filing, row_id: int, reading: Reading) -> MessageContext | 
         return None
 
 
-def _file(filing: Filing, row_id: int, decided: MessageContext | None) -> None:
+def _file(filing: Filing, row_id: int, decided: MessageContext | None) -> file_stage.Filed | None:
     """Store what was decided (the file stage's one commit); quarantine on an error."""
     if decided is None:
-        return
+        return None
     try:
-        file_stage.run(decided, filing, row_id)
+        return file_stage.run(decided, filing, row_id)
     except MustWait:
         raise
     except Exception as exc:
         _quarantine(filing.engine, row_id, exc)
+        return None
 
 
 def _quarantine(engine: Engine, row_id: int, exc: Exception) -> None:
@@ -291,35 +296,41 @@ def settle(
     filing: Filing,
     hand: InHand,
     report: RunReport,
-    deliver: Callable[[], None] | None = None,
+    deliver: Callable[[Sequence[int] | None], None] | None = None,
 ) -> Move | None:
     """File what was decided and send the reply; the move it now needs on the server, or
     None when it stays there (it had to wait).
 
-    `deliver`, if given, is called once the outcome is committed: the acknowledgement does
-    not wait for the mail server's folder work.
+    `deliver`, if given, is called once the outcome is committed, with the emails filing
+    queued: the acknowledgement does not wait for the mail server's folder work.
     """
-    engine = filing.engine
     row_id = hand.row.id
     assert row_id is not None
     decided, hand.decided = hand.decided, None
-    _file(filing, row_id, decided)
+    filed = _file(filing, row_id, decided)
     if deliver is not None:
         # The outbox rows were committed with the outcome, so they may go before the move:
         # a crash between the two leaves the message to be moved on the next pass, and the
         # outbox lease still lets each row be sent at most once.
-        deliver()
-    with session_scope(engine) as session:
-        current = session.get(InboundMessage, row_id)
-        assert current is not None
-        destination = destination_for(session, current)
-        # References are not personal data: the log may say which referrals a message made.
-        refs = session.exec(select(Referral.reference).where(Referral.message_id == row_id)).all()
-    if current.state == MessageState.RECEIVED:
+        deliver(filed.outbox_ids if filed is not None else None)
+    if filed is not None:
+        outcome: Outcome | None = filed.outcome
+        state, refs = filed.state, filed.references
+        destination = _destination(state, outcome)
+    else:  # taken as it was stored, quarantined instead of filed, or left to wait
+        with session_scope(filing.engine) as session:
+            current = session.get(InboundMessage, row_id)
+            assert current is not None
+            destination = destination_for(session, current)
+            state = MessageState(current.state)
+            outcome = Outcome(current.outcome) if current.outcome else None
+            query = select(Referral.reference).where(Referral.message_id == row_id)
+            refs = tuple(session.exec(query).all())
+    if state == MessageState.RECEIVED:
         return None  # not decided (it had to wait); it stays on the server for the next pass
-    outcome = str(current.outcome)
-    report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
-    log.info("message %s: %s %s", current.id, outcome, ", ".join(refs))
+    report.outcomes[str(outcome)] = report.outcomes.get(str(outcome), 0) + 1
+    # References are not personal data: the log may say which referrals a message made.
+    log.info("message %s: %s %s", row_id, outcome, ", ".join(refs))
     return Move(row_id, hand.fetched.identity, destination)
 
 

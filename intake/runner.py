@@ -10,7 +10,7 @@ messages are moved on the server in batches (one MOVE per destination folder).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -94,8 +94,11 @@ def run_once(
     """
     report = RunReport()
 
-    def deliver() -> None:
-        report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
+    def deliver(only: Sequence[int] | None = None) -> None:
+        """Send what is due: `only` these rows (just queued), or everything."""
+        if only is None or only:
+            due = deliver_due(engine, transport, lease=settings.handover_lease, only=only)
+            report.delivery.add(due)
 
     filing = replace(filing_for(engine, settings), notify=not backfill)
 
@@ -141,6 +144,8 @@ def run_once(
             moves.append(move)
         if len(moves) >= MOVE_BATCH:
             move_settled()
+            if reply is not None:
+                reply()  # and whatever else is due (retries, officers' emails) now and then
 
     reply = None if backfill else deliver
     # Readers imported before the first message, not while reading it: a worker stopped

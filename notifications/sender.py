@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime
 
 from sqlalchemy import Engine
 
 from notifications.transport import PermanentFailure, TemporaryFailure, Transport
 from storage.clock import utcnow
-from storage.outbox import HANDOVER_LEASE, claim_next, record_failure, record_sent
+from storage.outbox import DEAD, HANDOVER_LEASE, Claim, claim_next, record_failure, record_sent
 from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -37,20 +40,47 @@ class DeliveryReport:
         self.dead += other.dead
 
 
-def build_message(row: OutboxMessage) -> EmailMessage:
+def build_message(row: OutboxMessage) -> Message:
     """The email for an outbox row, with the headers that stop mail loops."""
-    message = EmailMessage()
-    message["From"] = row.mail_from
-    message["To"] = row.to_addr
-    message["Subject"] = row.subject
-    message["Date"] = format_datetime(row.created_at)
-    # Stored before the first attempt, so a resend after a crash carries the same ID.
-    message["Message-ID"] = row.header_message_id
+    headers = [
+        ("From", row.mail_from),
+        ("To", row.to_addr),
+        ("Subject", row.subject),
+        ("Date", format_datetime(row.created_at)),
+        # Stored before the first attempt, so a resend after a crash carries the same ID.
+        ("Message-ID", row.header_message_id),
+    ]
     if row.in_reply_to:
-        message["In-Reply-To"] = row.in_reply_to
-        message["References"] = row.in_reply_to
-    message["Auto-Submitted"] = row.auto_submitted
-    message["X-Auto-Response-Suppress"] = "All"
+        headers += [("In-Reply-To", row.in_reply_to), ("References", row.in_reply_to)]
+    headers += [("Auto-Submitted", row.auto_submitted), ("X-Auto-Response-Suppress", "All")]
+    if not all(value.isascii() for _, value in headers):
+        return _international(headers, row)
+    if any("\r" in value or "\n" in value for _, value in headers):
+        # A header line of its own would be smuggled in; no email can carry this row.
+        raise ValueError("a header value holds a line break")
+    # All plain ASCII (our own addresses, subjects and IDs): the standard library's
+    # compat32 classes build it in a third of the time of EmailMessage's parsing policy.
+    message: Message = _text_part(row.body_text, "plain")
+    if row.body_html:
+        message = MIMEMultipart("alternative", None, [message, _text_part(row.body_html, "html")])
+    for name, value in headers:
+        message[name] = value
+    return message
+
+
+def _text_part(text: str, subtype: str) -> MIMEText:
+    """Plain ASCII with short lines goes as it is (7bit); anything else in base64."""
+    if text.isascii() and all(len(line) <= 998 for line in text.splitlines()):
+        return MIMEText(text, subtype, "us-ascii")
+    return MIMEText(text, subtype, "utf-8")
+
+
+def _international(headers: list[tuple[str, str]], row: OutboxMessage) -> EmailMessage:
+    """A row with non-ASCII header values (a name with accents in the From setting, an
+    internationalised address): EmailMessage's policy encodes each as its kind needs."""
+    message = EmailMessage()
+    for name, value in headers:
+        message[name] = value
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
@@ -65,36 +95,57 @@ def retry_delay(attempts: int) -> timedelta | None:
 
 
 def deliver_due(
-    engine: Engine, transport: Transport, limit: int = 1000, lease: timedelta = HANDOVER_LEASE
+    engine: Engine,
+    transport: Transport,
+    limit: int = 1000,
+    lease: timedelta = HANDOVER_LEASE,
+    only: Sequence[int] | None = None,
 ) -> DeliveryReport:
-    """Send every due outbox row: its hand-over is marked as started (committed) first,
-    and what happened is committed after, so a crash in between is found out next time."""
+    """Send every due outbox row (or `only` these, the ones a message just queued): its
+    hand-over is marked as started (committed) first, and what happened is committed
+    after, so a crash in between is found out next time."""
     report = DeliveryReport()
-    for _ in range(limit):
-        claim = claim_next(engine, utcnow(), lease)
-        if claim is None:
-            break
+    for claim in _claims(engine, lease, limit, only):
         row = claim.row
         assert row.id is not None
         if claim.in_doubt and transport.delivered(row.header_message_id):
             # The server took it before our sender died: sending it again would give
             # the recipient a second copy.
             log.info("outbox %s was delivered before an interruption; not sent again", row.id)
-            row = record_sent(engine, row.id, confirmed=True)
-        else:
-            row = _hand_over(engine, transport, row)
-        if row.status == "sent":
+            record_sent(engine, row.id, confirmed=True)
             report.sent += 1
-        elif row.status == "dead":
+            continue
+        failed = _hand_over(engine, transport, row)
+        if failed is None:
+            report.sent += 1
+        elif failed.status == DEAD:
             report.dead += 1
-            log.warning("outbox %s is dead after %s attempts", row.id, row.attempts)
+            log.warning("outbox %s is dead after %s attempts", row.id, failed.attempts)
         else:
             report.retrying += 1
-            log.info("outbox %s will be retried (attempt %s)", row.id, row.attempts)
+            log.info("outbox %s will be retried (attempt %s)", row.id, failed.attempts)
     return report
 
 
-def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> OutboxMessage:
+def _claims(
+    engine: Engine, lease: timedelta, limit: int, only: Sequence[int] | None
+) -> Iterator[Claim]:
+    """The rows to send, each claimed just before it is sent."""
+    if only is not None:
+        for row_id in only:  # each asked for by id: no extra query to find there is no more
+            claim = claim_next(engine, utcnow(), lease, row_id)
+            if claim is not None:
+                yield claim
+        return
+    for _ in range(limit):
+        claim = claim_next(engine, utcnow(), lease)
+        if claim is None:
+            return
+        yield claim
+
+
+def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> OutboxMessage | None:
+    """Send one claimed row; None when it was sent, else the row as its failure left it."""
     assert row.id is not None
     try:
         message = build_message(row)
@@ -111,4 +162,5 @@ def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> Outb
         # the reason for a person, and the sender goes on, so one email never holds up
         # the acknowledgements and alerts behind it.
         return record_failure(engine, row.id, f"could not be sent: {type(exc).__name__}", None)
-    return record_sent(engine, row.id)
+    record_sent(engine, row.id)
+    return None

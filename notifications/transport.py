@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -25,7 +25,7 @@ class TemporaryFailure(Exception):
 class Transport(Protocol):
     """Delivers one message or raises PermanentFailure / TemporaryFailure."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Hand `message` over."""
         ...
 
@@ -118,7 +118,7 @@ class SmtpTransport:
         elif self.user:
             client.login(self.user, self.password)
 
-    def _deliver(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _deliver(self, message: Message) -> dict[str, tuple[int, bytes]]:
         if self._client is not None:
             try:
                 return self._client.send_message(message)
@@ -127,7 +127,7 @@ class SmtpTransport:
         self._client = self._connect()
         return self._client.send_message(message)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Send, classifying every failure as permanent or temporary."""
         try:
             refused = self._deliver(message)
@@ -186,7 +186,7 @@ class FolderTransport:
 
     folder: Path
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Write the message; its file name comes from its Message-ID, so a resend overwrites."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(str(message["Message-ID"]))

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, text
+from sqlalchemy import Engine, or_, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.audit import record_event
@@ -42,50 +43,80 @@ class Claim:
 
 
 def claim_next(
-    engine: Engine, now: datetime | None = None, lease: timedelta = HANDOVER_LEASE
+    engine: Engine,
+    now: datetime | None = None,
+    lease: timedelta = HANDOVER_LEASE,
+    row_id: int | None = None,
 ) -> Claim | None:
-    """Take the next due row, marking (and committing) that its hand-over starts now.
+    """Take the next due row (or row `row_id`, if it is due), marking (and committing)
+    that its hand-over starts now.
 
     Rows whose hand-over started less than `lease` ago are left alone: another sender
     may be talking to the server about them right now.
     """
     moment = now or utcnow()
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= moment,
+            or_(
+                col(OutboxMessage.handover_started_at).is_(None),
+                col(OutboxMessage.handover_started_at) < moment - lease,
+            ),
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if row_id is not None:
+        query = query.where(col(OutboxMessage.id) == row_id)
     with session_scope(engine) as session:
         if engine.dialect.name == "sqlite":
             # SQLite has no row locks: take its write lock first (waiting as long as
             # busy_timeout allows), so two processes can never read the same due row.
             session.execute(text("UPDATE outbox SET id = id WHERE 0"))
-        row = session.exec(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == PENDING,
-                OutboxMessage.next_attempt_at <= moment,
-                or_(
-                    col(OutboxMessage.handover_started_at).is_(None),
-                    col(OutboxMessage.handover_started_at) < moment - lease,
-                ),
-            )
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        row = session.exec(query).first()
         if row is None:
             return None
         in_doubt = row.handover_started_at is not None
-        row.handover_started_at = moment
-        session.add(row)
+        _set(session, row, handover_started_at=moment)
     return Claim(row, in_doubt)
 
 
-def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> OutboxMessage:
+def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> None:
     """The server has the message; `confirmed`: found there after an interrupted hand-over."""
     with session_scope(engine) as session:
-        row = _ended(session, row_id)
-        mark_sent(row)
+        done = session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row_id)
+            .values(
+                status=SENT,
+                attempts=col(OutboxMessage.attempts) + 1,
+                sent_at=utcnow(),
+                last_error=None,
+                handover_started_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            raise LookupError(f"outbox row {row_id} vanished while it was being sent")
         if confirmed:
             detail = "found in the Sent folder after an interrupted hand-over"
             record_event(session, "system", "outbox", row_id, "confirmed sent", utcnow(), detail)
-        return row
+
+
+def _set(session: Session, row: OutboxMessage, **values: object) -> None:
+    """Change a row with one UPDATE, without the unit of work's bookkeeping (the hot path
+    of every email sent); the object in hand says the same afterwards."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 def record_failure(
@@ -105,14 +136,6 @@ def _ended(session: Session, row_id: int) -> OutboxMessage:
     row.handover_started_at = None
     session.add(row)
     return row
-
-
-def mark_sent(row: OutboxMessage) -> None:
-    """The server accepted the message."""
-    row.status = SENT
-    row.attempts += 1
-    row.sent_at = utcnow()
-    row.last_error = None
 
 
 def mark_failed(row: OutboxMessage, error: str, retry_in: timedelta | None) -> None:

@@ -7,10 +7,11 @@ nor store a referral and forget to tell anyone.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, col, func, select
 
 from intake.pipeline import follow
@@ -221,46 +222,76 @@ def _follow_up(
     audit(session, "message", row.id, "processed", str(row.outcome))
 
 
-def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> None:
+@dataclass(frozen=True)
+class Filed:
+    """What filing one message did, for the runner: its log line, its emails, its move."""
+
+    state: MessageState
+    outcome: Outcome
+    references: tuple[str, ...]  # the referrals it made
+    outbox_ids: tuple[int, ...]  # the emails it queued, to be sent at once
+
+
+def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> Filed:
     """Store the outcome, attachments, referrals, reply and alerts for one message."""
     with session_scope(filing.engine) as session:
+        added: list[object] = []  # held here: the session's identity map holds weakly
+        event.listen(session, "before_flush", lambda s, *_: added.extend(s.new))
         row = session.get(InboundMessage, message_row_id)
         if row is None:
             raise LookupError(f"message {message_row_id} vanished before filing")
-        row.outcome = ctx.outcome
-        row.outcome_reason = ctx.reason
-        row.processed_at = utcnow()
-        row.sender = ctx.clues.sender
-        row.sender_check = ctx.sender_check
-        if ctx.infected:
-            _file_infected(session, ctx, filing, row)
-            audit(session, "message", message_row_id, "quarantined", "virus found")
+        _file_message(session, ctx, filing, row)
+        session.flush()
+        assert row.outcome is not None
+        filed = Filed(
+            MessageState(row.state),
+            Outcome(row.outcome),
+            tuple(r.reference for r in added if isinstance(r, Referral)),
+            tuple(o.id for o in added if isinstance(o, OutboxMessage) and o.id is not None),
+        )
+    return filed
+
+
+def _file_message(
+    session: Session, ctx: MessageContext, filing: Filing, row: InboundMessage
+) -> None:
+    """The outcome and everything it brings, in the caller's transaction."""
+    message_row_id = row.id
+    assert message_row_id is not None
+    row.outcome = ctx.outcome
+    row.outcome_reason = ctx.reason
+    row.processed_at = utcnow()
+    row.sender = ctx.clues.sender
+    row.sender_check = ctx.sender_check
+    if ctx.infected:
+        _file_infected(session, ctx, filing, row)
+        audit(session, "message", message_row_id, "quarantined", "virus found")
+        return
+    if ctx.bounce is not None:
+        link_bounce(session, ctx.bounce, message_row_id)
+    if ctx.outcome == Outcome.IGNORED:
+        _link_automatic(session, ctx, row)
+    else:
+        thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
+        read = bool(ctx.documents) or ctx.outcome != Outcome.REJECTED
+        if isinstance(thread, Joined) and read:
+            _follow_up(session, ctx, filing, row, thread)
             return
-        if ctx.bounce is not None:
-            link_bounce(session, ctx.bounce, message_row_id)
-        if ctx.outcome == Outcome.IGNORED:
-            _link_automatic(session, ctx, row)
-        else:
-            thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
-            read = bool(ctx.documents) or ctx.outcome != Outcome.REJECTED
-            if isinstance(thread, Joined) and read:
-                _follow_up(session, ctx, filing, row, thread)
-                return
-            if isinstance(thread, Joined):
-                # Turned away unread (too big): the sender hears why, as anyone would, and
-                # the email is still shown on the referral it answers.
-                link_message(
-                    session,
-                    thread.referrals[0],
-                    message_row_id,
-                    thread.how,
-                    LinkEffect.FOLLOW_UP,
-                    "system",
-                    utcnow(),
-                )
-            elif isinstance(thread, Mentioned):
-                row.mentions = thread.reference
-        _file_new(session, ctx, filing, row)
+        if isinstance(thread, Joined):
+            # Turned away unread (too big): the sender hears why, as anyone would, and
+            # the email is still shown on the referral it answers.
+            link_message(
+                session,
+                thread.referrals[0],
+                message_row_id,
+                thread.how,
+                LinkEffect.FOLLOW_UP,
+                "system",
+                utcnow(),
+            )
+        elif isinstance(thread, Mentioned):
+            row.mentions = thread.reference
+    _file_new(session, ctx, filing, row)
 
 
 def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: InboundMessage) -> None:
