@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -35,7 +35,7 @@ from storage import messages
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import ServerIdentity
-from storage.tables import InboundMessage, MessageState, Outcome, Referral
+from storage.tables import InboundMessage, MessageState, OutboxMessage, Outcome, Referral
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ def process_stored(
     MAX_BAK_COUNT) instead of running first on every pass, as GNU Mailman's runners do.
     """
     assert row.id is not None
+    filing = replace(filing, send_at_once=False)  # what it queues goes with the next pass
     reading = _start(filing, settings, row, raw)
     if reading is not None:
         _file(filing, row.id, _collect(filing, row.id, reading))
@@ -296,13 +297,14 @@ def settle(
     filing: Filing,
     hand: InHand,
     report: RunReport,
-    deliver: Callable[[Sequence[int] | None], None] | None = None,
+    deliver: Callable[[Sequence[OutboxMessage] | None], None] | None = None,
 ) -> Move | None:
     """File what was decided and send the reply; the move it now needs on the server, or
     None when it stays there (it had to wait).
 
     `deliver`, if given, is called once the outcome is committed, with the emails filing
-    queued: the acknowledgement does not wait for the mail server's folder work.
+    queued and claimed (None: filing failed; send whatever is due): the acknowledgement
+    does not wait for the mail server's folder work.
     """
     row_id = hand.row.id
     assert row_id is not None
@@ -312,7 +314,7 @@ def settle(
         # The outbox rows were committed with the outcome, so they may go before the move:
         # a crash between the two leaves the message to be moved on the next pass, and the
         # outbox lease still lets each row be sent at most once.
-        deliver(filed.outbox_ids if filed is not None else None)
+        deliver(filed.outbox if filed is not None else None)
     if filed is not None:
         outcome: Outcome | None = filed.outcome
         state, refs = filed.state, filed.references

@@ -32,12 +32,14 @@ from intake.pipeline.context import MustWait
 from intake.pipeline.isolate import warm_up
 from intake.settings import Settings
 from intake.sources.base import FetchedMessage, MailSource
-from notifications.sender import deliver_due
+from notifications.sender import deliver_due, send_claimed
 from notifications.transport import Transport
 from storage import messages
 from storage.db import session_scope
 from storage.messages import ServerIdentity
+from storage.outbox import Claim
 from storage.purge import pending_server_purges
+from storage.tables import OutboxMessage
 
 __all__ = ["RunReport", "filing_for", "process_stored", "remove_purged", "run_once"]
 
@@ -94,13 +96,15 @@ def run_once(
     """
     report = RunReport()
 
-    def deliver(only: Sequence[int] | None = None) -> None:
-        """Send what is due: `only` these rows (just queued), or everything."""
-        if only is None or only:
-            due = deliver_due(engine, transport, lease=settings.handover_lease, only=only)
-            report.delivery.add(due)
+    def deliver(claimed: Sequence[OutboxMessage] | None = None) -> None:
+        """Send the rows a message's filing queued and claimed, or else all that is due."""
+        if claimed is None:
+            report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
+        elif claimed:
+            sent = send_claimed(engine, transport, (Claim(row, False) for row in claimed))
+            report.delivery.add(sent)
 
-    filing = replace(filing_for(engine, settings), notify=not backfill)
+    filing = replace(filing_for(engine, settings), notify=not backfill, send_at_once=not backfill)
 
     def step(
         fetched: FetchedMessage, action: Callable[..., T], *args: object

@@ -7,7 +7,7 @@ import tomllib
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, SupportsIndex
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -143,6 +143,7 @@ class FormDef(BaseModel):
     _fields: list[FieldDef] = PrivateAttr(default_factory=list)
     _by_key: dict[str, FieldDef] = PrivateAttr(default_factory=dict)
     _order: list[tuple[str, str]] = PrivateAttr(default_factory=list)
+    _shipped: bool = PrivateAttr(default=False)  # loaded by `load_form` from FORMS_DIR
 
     @model_validator(mode="after")
     def _index(self) -> FormDef:
@@ -168,6 +169,14 @@ class FormDef(BaseModel):
         self._by_key = {f.key: f for f in fields}
         self._order = order
         return self
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        # A shipped form goes by its id: every read form names its definition, and
+        # pickling a hundred fields for each email the reader process sends back costs
+        # more than reading the email. Both sides load the same file.
+        if self._shipped:
+            return (load_form, (self.id,))
+        return super().__reduce_ex__(protocol)
 
     @property
     def fields(self) -> list[FieldDef]:
@@ -267,7 +276,9 @@ def load_form(form_id: str = "sirg-2024") -> FormDef:
     path = FORMS_DIR / f"{form_id}.toml"
     if not path.is_file():
         raise KeyError(f"no form definition called {form_id!r}")
-    return load_form_file(path)
+    form = load_form_file(path)
+    form._shipped = True
+    return form
 
 
 def load_form_file(path: Path) -> FormDef:

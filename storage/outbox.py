@@ -13,6 +13,7 @@ sent twice only if the crash came at that instant and the mail system cannot tel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,45 +44,51 @@ class Claim:
 
 
 def claim_next(
-    engine: Engine,
-    now: datetime | None = None,
-    lease: timedelta = HANDOVER_LEASE,
-    row_id: int | None = None,
+    engine: Engine, now: datetime | None = None, lease: timedelta = HANDOVER_LEASE
 ) -> Claim | None:
-    """Take the next due row (or row `row_id`, if it is due), marking (and committing)
-    that its hand-over starts now.
+    """Take the next due row, marking (and committing) that its hand-over starts now.
 
     Rows whose hand-over started less than `lease` ago are left alone: another sender
     may be talking to the server about them right now.
     """
     moment = now or utcnow()
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.next_attempt_at <= moment,
-            or_(
-                col(OutboxMessage.handover_started_at).is_(None),
-                col(OutboxMessage.handover_started_at) < moment - lease,
-            ),
-        )
-        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if row_id is not None:
-        query = query.where(col(OutboxMessage.id) == row_id)
     with session_scope(engine) as session:
         if engine.dialect.name == "sqlite":
             # SQLite has no row locks: take its write lock first (waiting as long as
             # busy_timeout allows), so two processes can never read the same due row.
             session.execute(text("UPDATE outbox SET id = id WHERE 0"))
-        row = session.exec(query).first()
+        row = session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.next_attempt_at <= moment,
+                or_(
+                    col(OutboxMessage.handover_started_at).is_(None),
+                    col(OutboxMessage.handover_started_at) < moment - lease,
+                ),
+            )
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
         if row is None:
             return None
         in_doubt = row.handover_started_at is not None
-        _set(session, row, handover_started_at=moment)
+        claim_all(session, [row], moment)
     return Claim(row, in_doubt)
+
+
+def claim_all(session: Session, rows: Sequence[OutboxMessage], moment: datetime) -> None:
+    """Mark these rows' hand-over as started at `moment`, in the caller's transaction
+    (one UPDATE, without the unit of work's bookkeeping: the hot path of every email)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+        .values(handover_started_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:
+        set_committed_value(row, "handover_started_at", moment)
 
 
 def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> None:
@@ -104,19 +111,6 @@ def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> None:
         if confirmed:
             detail = "found in the Sent folder after an interrupted hand-over"
             record_event(session, "system", "outbox", row_id, "confirmed sent", utcnow(), detail)
-
-
-def _set(session: Session, row: OutboxMessage, **values: object) -> None:
-    """Change a row with one UPDATE, without the unit of work's bookkeeping (the hot path
-    of every email sent); the object in hand says the same afterwards."""
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    for name, value in values.items():
-        set_committed_value(row, name, value)
 
 
 def record_failure(

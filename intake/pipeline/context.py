@@ -113,3 +113,6 @@ class Filing:
     reply_limit_per_day: int = 5
     scanner: ClamdScanner | None = None
     notify: bool = True  # False for a backfill of old mail: store, tell nobody
+    # True when the caller sends what filing queues as soon as it is committed (the
+    # runner): the rows are then claimed for that hand-over in the same commit.
+    send_at_once: bool = False

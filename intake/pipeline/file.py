@@ -24,7 +24,7 @@ from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
-from storage.outbox import BOUNCED
+from storage.outbox import BOUNCED, claim_all
 from storage.referrals import FormReading, create_referral, initials, link_message
 from storage.scans import StoredPage, record_key
 from storage.tables import (
@@ -229,7 +229,7 @@ class Filed:
     state: MessageState
     outcome: Outcome
     references: tuple[str, ...]  # the referrals it made
-    outbox_ids: tuple[int, ...]  # the emails it queued, to be sent at once
+    outbox: tuple[OutboxMessage, ...]  # the emails it queued (claimed with `send_at_once`)
 
 
 def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> Filed:
@@ -242,12 +242,18 @@ def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> Filed:
             raise LookupError(f"message {message_row_id} vanished before filing")
         _file_message(session, ctx, filing, row)
         session.flush()
+        queued = tuple(o for o in added if isinstance(o, OutboxMessage))
+        if filing.send_at_once and queued:
+            # Claimed in this commit, as `outbox.claim_next` would: if the worker dies
+            # before the hand-over, they come back in doubt after the lease, and the Sent
+            # folder is asked before they are sent again.
+            claim_all(session, queued, utcnow())
         assert row.outcome is not None
         filed = Filed(
             MessageState(row.state),
             Outcome(row.outcome),
             tuple(r.reference for r in added if isinstance(r, Referral)),
-            tuple(o.id for o in added if isinstance(o, OutboxMessage) and o.id is not None),
+            queued,
         )
     return filed
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -205,3 +208,62 @@ def test_three_senders_at_once_never_send_a_row_twice(database_url: str) -> None
     recipients = [m.rcpt_tos[0] for m in got]
     assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 30
     assert len(reports) == 3  # every sender finished
+
+
+LONG_HOST = "LO4P265MB6650.GBRP265.PROD.OUTLOOK.COM"  # as Outlook's Message-IDs end
+
+
+def outbox_row(**changes: str) -> OutboxMessage:
+    now = datetime.now(UTC)
+    values = {
+        "kind": "needs_info",
+        "mail_from": "LSCP <sirg@lscp.test>",
+        "to_addr": "referrer@nhs.test",
+        "subject": "SIRG referral – more information needed – SIRG-2026-0001, SIRG-2026-0002",
+        "body_text": "Dear colleague,\nplease send the child’s date of birth.\n",
+        "body_html": "<p>Dear colleague,</p><p>please send the child’s date of birth.</p>",
+        "header_message_id": "<1.reply@lscp.test>",
+        "in_reply_to": f"<{'LO4P265MB6650C3F0D7A1B2E94F5A11C6D9422'}@{LONG_HOST}>",
+        **changes,
+    }
+    return OutboxMessage(**values, next_attempt_at=now, created_at=now)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"to_addr": "jörg@beispiel.test"}, {"mail_from": "Équipe LSCP <sirg@lscp.test>"}],
+    ids=["ascii addresses", "international address", "accented name"],
+)
+def test_a_built_reply_reads_back_as_written(changes: dict[str, str]) -> None:
+    # What the referrer's mail program reads: every header whole (a long In-Reply-To is
+    # not broken before its value, or threading fails), the dashes of the subject, both
+    # bodies, and the headers that stop mail loops.
+    row = outbox_row(**changes)
+    message = build_message(row)
+    # As smtplib flattens it: an internationalised address needs the server's SMTPUTF8.
+    international = not row.to_addr.isascii()
+    raw = message.as_bytes(policy=message.policy.clone(utf8=True) if international else None)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    for name, value in [
+        ("From", row.mail_from),
+        ("To", row.to_addr),
+        ("Subject", row.subject),
+        ("Message-ID", row.header_message_id),
+        ("In-Reply-To", row.in_reply_to),
+        ("References", row.in_reply_to),
+        ("Auto-Submitted", "auto-replied"),
+        ("X-Auto-Response-Suppress", "All"),
+    ]:
+        assert str(parsed[name]) == value, name
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and plain.get_content() == row.body_text
+    assert html is not None and row.body_html in html.get_content()
+    assert all(len(line) <= 998 for line in raw.splitlines())
+
+
+@pytest.mark.parametrize("name", ["subject", "in_reply_to", "to_addr"])
+def test_a_header_value_with_a_line_break_is_never_built(name: str) -> None:
+    # A line break would let a value add a header of its own (a Bcc, say).
+    with pytest.raises(ValueError):
+        build_message(outbox_row(**{name: "<a@b>\r\nBcc: everyone@example.test"}))
