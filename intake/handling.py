@@ -157,19 +157,15 @@ def _start(
     settings: Settings,
     row: InboundMessage,
     raw: bytes | None,
-    *,
-    counted: bool = False,
     headers: EmailMessage | None = None,
 ) -> Reading | None:
-    """Count the start and hand the message to the reader; None when it was quarantined.
-
-    `counted`: this start was counted when the message was taken (in that commit);
-    `headers`: its header fields, if they were read then."""
+    """Count the start (committed just before the reader starts: never while it is
+    still on the message before) and hand the message to the reader; None when it was
+    quarantined. `headers`: its header fields, if they were read when it was kept."""
     assert row.id is not None
     engine = filing.engine
     try:
-        starts = row.attempts if counted else messages.count_attempt(engine, row.id)
-        if starts > settings.max_read_starts:
+        if messages.count_attempt(engine, row.id) > settings.max_read_starts:
             log.error("message %s quarantined (stopped the worker)", row.id)
             messages.quarantine(engine, row.id, "", reason=stopped_worker(settings))
             return None
@@ -243,8 +239,7 @@ class InHand:
 
 
 def take(filing: Filing, fetched: FetchedMessage, report: RunReport) -> InHand:
-    """Keep a fetched message (scanned first when a virus scanner is set) and commit; the
-    same commit counts the start of its reading, which `begin` hands to the reader next."""
+    """Keep a fetched message (scanned first when a virus scanner is set) and commit."""
     engine = filing.engine
     infected: str | None = None
     notices = []
@@ -267,7 +262,6 @@ def take(filing: Filing, fetched: FetchedMessage, report: RunReport) -> InHand:
         infected=infected,
         notices=notices,
         size=fetched.oversize,
-        start=True,
     )
     assert row.id is not None
     if row.state == MessageState.RECEIVED:
@@ -280,9 +274,7 @@ def take(filing: Filing, fetched: FetchedMessage, report: RunReport) -> InHand:
 def begin(filing: Filing, settings: Settings, hand: InHand) -> None:
     """Hand a kept, undecided message to the reader (it reads while the worker goes on)."""
     if hand.row.state == MessageState.RECEIVED:
-        hand.reading = _start(
-            filing, settings, hand.row, hand.raw, counted=True, headers=hand.headers
-        )
+        hand.reading = _start(filing, settings, hand.row, hand.raw, hand.headers)
 
 
 def collect(filing: Filing, hand: InHand) -> None:

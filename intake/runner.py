@@ -164,12 +164,11 @@ def run_once(
         report.fetched += 1
         if progress is not None:
             progress()
-        # What the reader decided for the message before is collected first: the reader
-        # then reads this one while that one is filed and answered. This one is taken
-        # only now, so the start of its reading, counted as it is kept, is never counted
-        # while the reader is still on the one before.
-        ready = before is not None and step(before.fetched, collect, filing, before)[0]
         _kept, hand = step(fetched, take, filing, fetched, report)
+        # What the reader decided for the message before is collected next (it read
+        # while this one was kept): the reader then reads this one while that one is
+        # filed and answered.
+        ready = before is not None and step(before.fetched, collect, filing, before)[0]
         if hand is not None:
             step(fetched, begin, filing, settings, hand)
         if before is not None and ready:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import flag_modified, set_committed_value
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from storage import crypto
@@ -115,7 +115,6 @@ def receive(
     infected: str | None = None,
     notices: Sequence[OutboxMessage] = (),
     size: int | None = None,
-    start: bool = False,
 ) -> InboundMessage:
     """Store a message's raw bytes and commit, or return the row already stored for it.
 
@@ -125,16 +124,11 @@ def receive(
     found `infected` is kept defanged and quarantined, with `notices` (outbox rows telling
     the LSCP team) in the same transaction. `size` is the message's real size when only
     its headers were downloaded (too big to fetch).
-
-    With `start`, one start of reading is counted in the same commit when the message is
-    (still) to be read, as `count_attempt` would: the caller hands it to the reader next.
     """
     digest = sha256_hex(raw)
     with session_scope(engine) as session:
         existing = _by_identity(session, ident)
         if existing is not None:
-            if start and existing.state == MessageState.RECEIVED:
-                _count(session, existing)
             return existing
         earlier = _earlier_copy(session, digest, message_id)
         row = InboundMessage(
@@ -159,8 +153,6 @@ def receive(
             row.outcome_reason = f"a copy of message {earlier.id}, stored before"
             row.duplicate_of = earlier.id
             row.processed_at = utcnow()
-        elif start:
-            row.attempts = 1
         session.add(row)
         try:
             session.flush()
@@ -170,8 +162,6 @@ def receive(
             again = _by_identity(session, ident)
             if again is None:
                 raise
-            if start and again.state == MessageState.RECEIVED:
-                _count(session, again)
             return again
         assert row.id is not None
         kept = defang(raw) if infected else raw
@@ -211,26 +201,15 @@ def quarantine(
 
 
 def count_attempt(engine: Engine, message_id: int) -> int:
-    """Count (and commit) one more start of reading a message; returns the new count."""
-    with session_scope(engine) as session:
-        return _count_id(session, message_id)
-
-
-def _count(session: Session, row: InboundMessage) -> int:
-    """One more start of reading `row`, counted in the database (never lost to a race)."""
-    assert row.id is not None
-    count = _count_id(session, row.id)
-    set_committed_value(row, "attempts", count)  # the row already says what was stored
-    return count
-
-
-def _count_id(session: Session, message_id: int) -> int:
-    result = session.execute(
-        update(InboundMessage)
-        .where(col(InboundMessage.id) == message_id)
-        .values(attempts=col(InboundMessage.attempts) + 1)
-        .returning(col(InboundMessage.attempts))
-    ).first()
+    """Count (and commit) one more start of reading a message; returns the new count.
+    One statement in its own transaction, without a session: it runs for every email."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(InboundMessage)
+            .where(col(InboundMessage.id) == message_id)
+            .values(attempts=col(InboundMessage.attempts) + 1)
+            .returning(col(InboundMessage.attempts))
+        ).first()
     if result is None:
         raise LookupError(message_id)
     return int(result[0])

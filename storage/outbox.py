@@ -13,7 +13,6 @@ sent twice only if the crash came at that instant and the mail system cannot tel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,21 +73,14 @@ def claim_next(
         if row is None:
             return None
         in_doubt = row.handover_started_at is not None
-        claim_all(session, [row], moment)
-    return Claim(row, in_doubt)
-
-
-def claim_all(session: Session, rows: Sequence[OutboxMessage], moment: datetime) -> None:
-    """Mark these rows' hand-over as started at `moment`, in the caller's transaction
-    (one UPDATE, without the unit of work's bookkeeping: the hot path of every email)."""
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_([row.id for row in rows]))
-        .values(handover_started_at=moment)
-        .execution_options(synchronize_session=False)
-    )
-    for row in rows:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row.id)
+            .values(handover_started_at=moment)
+            .execution_options(synchronize_session=False)
+        )
         set_committed_value(row, "handover_started_at", moment)
+    return Claim(row, in_doubt)
 
 
 def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> None:

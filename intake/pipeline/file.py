@@ -24,7 +24,7 @@ from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
-from storage.outbox import BOUNCED, claim_all
+from storage.outbox import BOUNCED
 from storage.referrals import FormReading, create_referral, initials, link_message
 from storage.scans import StoredPage, record_key
 from storage.tables import (
@@ -234,20 +234,27 @@ class Filed:
 
 def run(ctx: MessageContext, filing: Filing, message_row_id: int) -> Filed:
     """Store the outcome, attachments, referrals, reply and alerts for one message."""
+    now = utcnow()
     with session_scope(filing.engine) as session:
         added: list[object] = []  # held here: the session's identity map holds weakly
-        event.listen(session, "before_flush", lambda s, *_: added.extend(s.new))
+
+        @event.listens_for(session, "before_flush")
+        def _inserted(flushing: Session, *_: object) -> None:
+            added.extend(flushing.new)
+            if filing.send_at_once:
+                # Claimed as they are stored, as `outbox.claim_next` would: if the worker
+                # dies before the hand-over, they come back in doubt after the lease, and
+                # the Sent folder is asked before they are sent again.
+                for new in flushing.new:
+                    if isinstance(new, OutboxMessage):
+                        new.handover_started_at = now
+
         row = session.get(InboundMessage, message_row_id)
         if row is None:
             raise LookupError(f"message {message_row_id} vanished before filing")
         _file_message(session, ctx, filing, row)
         session.flush()
         queued = tuple(o for o in added if isinstance(o, OutboxMessage))
-        if filing.send_at_once and queued:
-            # Claimed in this commit, as `outbox.claim_next` would: if the worker dies
-            # before the hand-over, they come back in doubt after the lease, and the Sent
-            # folder is asked before they are sent again.
-            claim_all(session, queued, utcnow())
         assert row.outcome is not None
         filed = Filed(
             MessageState(row.state),

@@ -12,6 +12,7 @@ or after `MAX_READINGS`: so one message's leftovers never weigh on many others.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import resource
@@ -228,6 +229,9 @@ def _serve(  # pragma: no cover - runs in the reader
             open("/proc/self/oom_score_adj", "w", encoding="ascii") as score,
         ):
             score.write("1000")
+        # What the worker built before the fork lives on unchanged: kept out of the
+        # collector's passes, which would otherwise walk (and copy) all of it.
+        gc.freeze()
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         start, served = _address_space(), 0
         while (request := _read_frame(requests)) is not None:

@@ -163,8 +163,8 @@ def test_a_reopened_quarantined_message_is_processed_on_the_next_pass(
 def test_the_reader_reads_each_message_while_the_one_before_is_settled(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Two messages at a time: what was decided for message n is collected, message n+1
-    # is taken and handed to the reader, and only then is n filed, answered and moved. Each message
+    # Two messages at a time: message n+1 is kept, what was decided for message n is
+    # collected, n+1 is handed to the reader, and only then is n filed and answered. Each message
     # still goes take -> begin -> collect -> settle, and every one is settled.
     import intake.runner as runner
 
@@ -191,6 +191,6 @@ def test_the_reader_reads_each_message_while_the_one_before_is_settled(
     order = [(step, uids.index(uid)) for step, uid in events]
     expected = [("take", 0), ("begin", 0)]
     for n in range(1, 4):
-        expected += [("collect", n - 1), ("take", n), ("begin", n), ("settle", n - 1)]
+        expected += [("take", n), ("collect", n - 1), ("begin", n), ("settle", n - 1)]
     assert order == [*expected, ("collect", 3), ("settle", 3)]
     assert counts(settings) == (4, 4, 4)
