@@ -106,29 +106,19 @@ def link_message(
     actor: str,
     now: datetime,
 ) -> ReferralMessage:
-    """Put an email in a referral's conversation (once; a second call returns the first)."""
+    """Put an email in a referral's conversation (once; a second call returns the first).
+    A referral made just now (effect CREATED) is in no conversation yet: its link is not
+    looked for first."""
     assert referral.id is not None
-    existing = session.exec(
-        select(ReferralMessage).where(
-            ReferralMessage.referral_id == referral.id, ReferralMessage.message_id == message_id
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    return _link(session, referral, message_id, how, effect, actor, now)
-
-
-def _link(
-    session: Session,
-    referral: Referral,
-    message_id: int,
-    how: LinkHow,
-    effect: LinkEffect,
-    actor: str,
-    now: datetime,
-) -> ReferralMessage:
-    """A new link (the caller knows there is none yet), with its audit line."""
-    assert referral.id is not None
+    if effect != LinkEffect.CREATED:
+        existing = session.exec(
+            select(ReferralMessage).where(
+                ReferralMessage.referral_id == referral.id,
+                ReferralMessage.message_id == message_id,
+            )
+        ).first()
+        if existing is not None:
+            return existing
     link = ReferralMessage(
         referral_id=referral.id,
         message_id=message_id,
@@ -200,8 +190,7 @@ def create_referral(
     effect = LinkEffect.CREATED
     record_event(session, actor, "referral", referral.id, "created", now, referral.status)
     save_pages(session, referral.id, reading.scan_pages)
-    # A referral made just now is in no conversation yet: no need to look for its link.
-    _link(session, referral, reading.message_id, LinkHow.FIRST, effect, actor, now)
+    link_message(session, referral, reading.message_id, LinkHow.FIRST, effect, actor, now)
     if sibling_of is not None:
         link_message(session, sibling_of, reading.message_id, how, LinkEffect.SIBLING, actor, now)
         record_event(
