@@ -72,8 +72,9 @@ def _scan(raw: bytes) -> Scan:
 def parse_headers(raw: bytes) -> EmailMessage:
     """Only the email's own header fields, read from at most its first
     MAX_HEADER_BLOCK_BYTES: for an email too big to parse whole, or to find its
-    Message-ID and Date cheaply."""
-    return _headers_only(Scan(raw[:MAX_HEADER_BLOCK_BYTES]).data)
+    Message-ID and Date cheaply (the body is not even looked at)."""
+    end = _header_block_end(raw, MAX_HEADER_BLOCK_BYTES)
+    return _headers_only(Scan(raw[: MAX_HEADER_BLOCK_BYTES if end is None else end]).data)
 
 
 def message_problem(raw: bytes) -> str | None:
@@ -90,13 +91,22 @@ def header_block_too_big(raw: bytes, limit: int = MAX_HEADER_BLOCK_BYTES) -> boo
     """True when the email's own header block (up to the first empty line) is longer
     than `limit` bytes. Reads at most `limit` bytes: cheap enough before anything else,
     even before the email is stored."""
+    return _header_block_end(raw, limit) is None and len(raw) > limit
+
+
+def _header_block_end(raw: bytes, limit: int) -> int | None:
+    """Where the email's own header block ends (after its empty line, or before the first
+    line that is no header field), or None when no end is found in its first `limit`
+    bytes."""
     at = 0
     for match in _EOL.finditer(raw, 0, limit + 1):
         line = raw[at : match.end()]
-        if is_blank(line) or not is_header_line(line):
-            return False  # the block ended here, within the limit
+        if is_blank(line):
+            return match.end()
+        if not is_header_line(line):
+            return at
         at = match.end()
-    return len(raw) > limit
+    return None
 
 
 _EOL = re.compile(rb"\r\n|\r|\n")

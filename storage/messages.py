@@ -221,14 +221,20 @@ def mark_server_done(engine: Engine, message_id: int, folder: str | None) -> Non
 
 
 def mark_all_server_done(engine: Engine, done: Sequence[tuple[int, str | None]]) -> None:
-    """Record (in one commit) that these messages were moved to these server folders."""
-    with session_scope(engine) as session:
-        for message_id, folder in done:
-            row = session.get(InboundMessage, message_id)
-            if row is None:
-                raise LookupError(message_id)
-            row.server_done = True
-            row.server_folder = folder
+    """Record (in one commit) that these messages were moved to these server folders:
+    one UPDATE per folder."""
+    by_folder: dict[str | None, list[int]] = {}
+    for message_id, folder in done:
+        by_folder.setdefault(folder, []).append(message_id)
+    with engine.begin() as connection:
+        for folder, ids in by_folder.items():
+            changed = connection.execute(
+                update(InboundMessage)
+                .where(col(InboundMessage.id).in_(ids))
+                .values(server_done=True, server_folder=folder)
+            ).rowcount
+            if changed != len(set(ids)):
+                raise LookupError(f"{len(set(ids)) - changed} of the messages vanished")
 
 
 def mark_server_purged(engine: Engine, message_id: int) -> None:
