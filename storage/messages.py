@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
@@ -85,25 +85,48 @@ def is_stored(engine: Engine, ident: ServerIdentity) -> bool:
 
 
 def _by_identity(session: Session, ident: ServerIdentity) -> InboundMessage | None:
-    return session.exec(
-        select(InboundMessage).where(
-            InboundMessage.source == ident.source,
-            InboundMessage.folder == ident.folder,
-            InboundMessage.uidvalidity == ident.uidvalidity,
-            InboundMessage.uid == ident.uid,
-        )
-    ).first()
+    return session.exec(select(InboundMessage).where(_at(ident))).first()
 
 
-def _earlier_copy(session: Session, sha256: str, message_id: str | None) -> InboundMessage | None:
-    """A message stored before with the same bytes, or the same Message-ID."""
-    query = select(InboundMessage).where(InboundMessage.sha256 == sha256)
+def _at(ident: ServerIdentity) -> ColumnElement[bool]:
+    return and_(
+        col(InboundMessage.source) == ident.source,
+        col(InboundMessage.folder) == ident.folder,
+        col(InboundMessage.uidvalidity) == ident.uidvalidity,
+        col(InboundMessage.uid) == ident.uid,
+    )
+
+
+def _stored_before(
+    session: Session, ident: ServerIdentity, sha256: str, message_id: str | None
+) -> tuple[InboundMessage | None, InboundMessage | None]:
+    """The row stored for this server identity, and the first message stored before with
+    the same bytes or the same Message-ID (a copy), in one query: each of its terms is
+    answered from an index."""
+    original = col(InboundMessage.duplicate_of).is_(None)
+    terms = [_at(ident), and_(col(InboundMessage.sha256) == sha256, original)]
     if message_id:
-        query = select(InboundMessage).where(
-            (InboundMessage.sha256 == sha256) | (InboundMessage.message_id == message_id)
-        )
-    query = query.where(col(InboundMessage.duplicate_of).is_(None)).order_by(col(InboundMessage.id))
-    return session.exec(query).first()
+        terms.append(and_(col(InboundMessage.message_id) == message_id, original))
+    rows = session.exec(
+        select(InboundMessage).where(or_(*terms)).order_by(col(InboundMessage.id))
+    ).all()
+    here = next((r for r in rows if _same_place(r, ident)), None)
+    copies = (
+        r
+        for r in rows
+        if r.duplicate_of is None
+        and (r.sha256 == sha256 or (message_id and r.message_id == message_id))
+    )
+    return here, next(copies, None)
+
+
+def _same_place(row: InboundMessage, ident: ServerIdentity) -> bool:
+    return (row.source, row.folder, row.uidvalidity, row.uid) == (
+        ident.source,
+        ident.folder,
+        ident.uidvalidity,
+        ident.uid,
+    )
 
 
 def receive(
@@ -127,10 +150,9 @@ def receive(
     """
     digest = sha256_hex(raw)
     with session_scope(engine) as session:
-        existing = _by_identity(session, ident)
+        existing, earlier = _stored_before(session, ident, digest, message_id)
         if existing is not None:
             return existing
-        earlier = _earlier_copy(session, digest, message_id)
         row = InboundMessage(
             source=ident.source,
             folder=ident.folder,
