@@ -6,18 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from intake.runner import run_once
 from intake.sources.sent import SentFolder
-from intake.wiring import make_transport, open_database
+from intake.wiring import make_source, make_transport, open_database
 from notifications.sender import build_message, deliver_due
 from servers.dovecot import DovecotServer
-from servers.intake_config import settings_for
+from servers.intake_config import ROOT, settings_for
 from servers.smtp import SmtpServer
 from storage import outbox
 from storage.db import session_scope
 from storage.tables import AuditEvent, OutboxMessage
+
+SAMPLES = ROOT / "samples" / "maildir" / "new"
+ROUTING = ROOT / "samples" / "routing.toml"
 
 
 def _pending(engine: Engine, name: str) -> int:
@@ -106,3 +111,46 @@ def test_with_no_sent_folder_to_ask_the_message_is_sent_again_not_lost(
     with session_scope(engine) as session:
         stored = session.get(OutboxMessage, row_id)
     assert stored is not None and stored.status == "sent"
+
+
+class _DiesOnSend:
+    """A transport whose worker is killed as it starts the hand-over."""
+
+    def send(self, message: object) -> None:
+        raise SystemExit("killed")
+
+    def delivered(self, message_id: str) -> bool | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_replies_claimed_as_an_email_is_filed_are_sent_once_after_a_crash(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    # The runner sends an email's reply and alerts straight after filing it, so filing
+    # claims them in its own commit. A worker killed before the hand-over leaves them in
+    # doubt: untouched within the lease (no second sender takes them), then sent once.
+    settings = settings_for(tmp_path, None, smtp_server, routing_file=ROUTING)
+    new = settings.resolved_maildir / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    (new / "1.police").write_bytes((SAMPLES / "0001.police").read_bytes())
+    engine = open_database(settings)
+    with pytest.raises(SystemExit):
+        run_once(engine, settings, make_source(settings), _DiesOnSend())
+    with session_scope(engine) as session:
+        queued = outbox.rows(session)
+    assert len(queued) >= 2  # the acknowledgement and the alerts
+    assert all(r.status == "pending" and r.handover_started_at is not None for r in queued)
+
+    transport = make_transport(settings)
+    assert deliver_due(engine, transport, lease=settings.handover_lease).sent == 0
+    assert smtp_server.messages == []
+    report = deliver_due(engine, transport, lease=timedelta(0))
+    assert report.sent == len(queued)
+    assert deliver_due(engine, transport, lease=timedelta(0)).sent == 0
+    transport.close()
+    ids = sorted(str(m.message["Message-ID"]) for m in smtp_server.messages)
+    assert ids == sorted(r.header_message_id for r in queued)  # each exactly once
+    engine.dispose()
