@@ -193,7 +193,8 @@ def _link_automatic(session: Session, ctx: MessageContext, row: InboundMessage) 
     if ctx.bounce is not None:  # a bounce names our message in its report, not its headers
         answers = tuple(dict.fromkeys((*clues.answers, *ctx.bounce.message_ids)))
         clues = replace(clues, answers=answers)
-    thread = find_thread(session, clues)
+    with session.no_autoflush:  # see `_file_message`
+        thread = find_thread(session, clues)
     if isinstance(thread, Joined):
         first = thread.referrals[0]
         link_message(session, first, row.id, thread.how, LinkEffect.AUTOMATIC, "system", utcnow())
@@ -285,7 +286,10 @@ def _file_message(
     if ctx.outcome == Outcome.IGNORED:
         _link_automatic(session, ctx, row)
     else:
-        thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
+        # Looked up before the message's own changes are flushed: they are then written
+        # in one UPDATE, with the state `_file_new` gives it.
+        with session.no_autoflush:
+            thread = find_thread(session, ctx.clues, filing.routing.team_addresses())
         read = bool(ctx.documents) or ctx.outcome != Outcome.REJECTED
         if isinstance(thread, Joined) and read:
             _follow_up(session, ctx, filing, row, thread)
@@ -315,6 +319,8 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
     referrals: list[Referral] = []
     # Logos and other files are listed in the reply only when no form was found.
     any_form = any(d.result.outcome != "not_a_form" for d in ctx.documents)
+    # A secure-email notice waits in the quarantine, where officers see it at once.
+    row.state = MessageState.QUARANTINED if ctx.secure else MessageState.PROCESSED
     # Every file is stored first: a form photographed page by page is read from several.
     ids = [_attachment(session, doc, message_row_id, n) for n, doc in enumerate(ctx.documents)]
     for position, doc in enumerate(ctx.documents):
@@ -346,8 +352,6 @@ def _file_new(session: Session, ctx: MessageContext, filing: Filing, row: Inboun
                 entry.update(outcome=SCAN_ACK, problems=[])
         if doc.result.outcome != "not_a_form" or not any_form:
             files.append(entry)
-    # A secure-email notice waits in the quarantine, where officers see it at once.
-    row.state = MessageState.QUARANTINED if ctx.secure else MessageState.PROCESSED
     to_addr = ctx.reply_to
     limited = ctx.outcome != Outcome.REFERRAL and to_addr is not None
     if not filing.notify:
