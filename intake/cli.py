@@ -92,6 +92,7 @@ def run(
     from intake.wiring import make_source, make_transport, open_database
     from notifications.routing import RoutingError, load_routing
     from notifications.sender import deliver_due
+    from storage.db import Durability
 
     _logging(verbose)
     settings = Settings()
@@ -103,7 +104,7 @@ def run(
                 worker.install_signals()
                 worker.run()
                 return
-            engine = open_database(settings)
+            engine = open_database(settings, Durability.AT_BARRIERS)
             mail = filing_for(engine, settings).mail
             source = make_source(settings)
             transport = make_transport(settings)

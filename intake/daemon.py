@@ -24,6 +24,7 @@ from intake.sources.imap_connect import SourceError, SourceRefused
 from intake.wiring import make_source, make_transport, open_database
 from notifications.sender import deliver_due
 from notifications.transport import Transport
+from storage.db import Durability
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Worker:
     def run(self) -> None:
         """The loop; returns when a stop was asked for."""
         settings = self.settings
-        engine = open_database(settings)
+        engine = open_database(settings, Durability.AT_BARRIERS)
         transport = make_transport(settings)
         mail = filing_for(engine, settings).mail
         backoff = Backoff(base=settings.imap_reconnect_delay, cap=settings.imap_reconnect_max_delay)

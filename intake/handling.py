@@ -33,7 +33,7 @@ from notifications.sender import DeliveryReport
 from parsers.mime import parse_headers
 from storage import messages
 from storage.clock import utcnow
-from storage.db import session_scope
+from storage.db import make_durable, session_scope
 from storage.messages import ServerIdentity
 from storage.tables import InboundMessage, MessageState, OutboxMessage, Outcome, Referral
 
@@ -339,7 +339,9 @@ class Move:
 
 def move_all(engine: Engine, source: MailSource, moves: Sequence[Move], report: RunReport) -> None:
     """Move settled messages (one round trip per destination) and record it in one commit.
-    Only now, with their outcomes committed, may they leave the watched folder."""
+    Only now, with their outcomes committed and on the disk, may they leave the watched
+    folder."""
+    make_durable(engine)
     folders = source.finish_all([(m.identity, m.destination) for m in moves])
     done = [(m.row_id, folder) for m, folder in zip(moves, folders, strict=True)]
     messages.mark_all_server_done(engine, done)

@@ -35,7 +35,7 @@ from intake.sources.base import FetchedMessage, MailSource
 from notifications.sender import deliver_due, send_claimed
 from notifications.transport import Transport
 from storage import messages
-from storage.db import session_scope
+from storage.db import make_durable, session_scope
 from storage.messages import ServerIdentity
 from storage.outbox import Claim
 from storage.purge import pending_server_purges
@@ -62,6 +62,8 @@ def remove_purged(engine: Engine, source: MailSource) -> int:
             for m in pending_server_purges(session)
         ]
     done = 0
+    if pending:
+        make_durable(engine)  # the purge is on the disk before the server's copy goes
     for row_id, ident, folder, message_id in pending:
         if ident.source != source.name:
             continue  # another mailbox's worker removes it
@@ -190,4 +192,5 @@ def run_once(
     finally:
         if not keep_transport:
             transport.close()
+        make_durable(engine)  # a pass leaves everything it stored on the disk
     return report

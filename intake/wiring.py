@@ -13,7 +13,7 @@ from intake.sources.base import MailSource
 from intake.sources.oauth import token_provider_from_settings
 from notifications.transport import FolderTransport, SentCopies, SmtpTransport, Transport
 from storage import crypto
-from storage.db import make_engine, upgrade
+from storage.db import Durability, make_engine, upgrade
 
 
 def make_source(settings: Settings) -> MailSource:
@@ -55,9 +55,10 @@ def make_transport(settings: Settings) -> Transport:
     return FolderTransport(settings.outbox_mail_dir)
 
 
-def open_database(settings: Settings) -> Engine:
-    """An engine with the schema upgraded to the newest migration, and the storage keys set."""
+def open_database(settings: Settings, durability: Durability = Durability.EVERY_COMMIT) -> Engine:
+    """An engine with the schema upgraded to the newest migration, and the storage keys set.
+    The worker's engine syncs at barriers (`storage.db.Durability`)."""
     crypto.configure(settings.encryption_keys.get_secret_value().split(","))
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, durability)
     upgrade(engine)
     return engine

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from notifications.transport import PermanentFailure, TemporaryFailure, Transport
 from storage.clock import utcnow
+from storage.db import make_durable
 from storage.outbox import DEAD, HANDOVER_LEASE, Claim, claim_next, record_failure, record_sent
 from storage.tables import OutboxMessage
 
@@ -154,6 +155,7 @@ def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> Outb
         message = build_message(row)
     except Exception as exc:  # a header no email can carry: it never will, so it is dead
         return record_failure(engine, row.id, f"cannot be built: {type(exc).__name__}", None)
+    make_durable(engine)  # what this email tells of is on the disk before it leaves
     try:
         transport.send(message)
     except PermanentFailure as exc:

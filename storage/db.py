@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import tables  # noqa: F401  (registers the tables the half-made check looks for)
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: every intake process that upgrades a PostgreSQL schema takes this lock.
@@ -33,16 +37,53 @@ class DatabaseStartError(RuntimeError):
         )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+class Durability(Enum):
+    """When a commit reaches the disk (SQLite; PostgreSQL commits always wait for it)."""
+
+    EVERY_COMMIT = "every commit"  # each commit is on disk when it returns
+    # The worker's: commits survive a crash of intake at once (they are in the operating
+    # system's hands), and reach the disk at `make_durable`, which the worker calls before
+    # anything leaves it (an email sent, a message moved on the mail server) and at the
+    # end of each pass. Only a power cut could lose the commits since the last barrier,
+    # and nothing outside has been told of them: the emails are still in the mailbox.
+    AT_BARRIERS = "at barriers"
+
+
+# SQLite engines made with Durability.AT_BARRIERS, and the write-ahead log each syncs.
+_BARRIER_LOGS: WeakKeyDictionary[Engine, Path] = WeakKeyDictionary()
+
+
+def _sqlite_pragmas(durability: Durability, dbapi_connection: Any, _record: Any) -> None:
     # busy_timeout first, so that even the switch to WAL waits for a process that holds the
     # file (two first starts at once) rather than failing at once; WAL lets the review
     # queue read while the worker writes; foreign keys are off by default in SQLite and we
-    # rely on them.
+    # rely on them. synchronous=NORMAL in WAL mode leaves out the wait for the disk at each
+    # commit, never the log's safety: a power cut can lose the newest commits, not corrupt.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    sync = "NORMAL" if durability is Durability.AT_BARRIERS else "FULL"
+    cursor.execute(f"PRAGMA synchronous={sync}")
     cursor.close()
+
+
+def make_durable(engine: Engine) -> None:
+    """Put every commit made so far on the disk (see Durability.AT_BARRIERS); a no-op
+    for engines whose commits wait for the disk themselves."""
+    log = _BARRIER_LOGS.get(engine)
+    if log is None:
+        return
+    try:
+        fd = os.open(log, os.O_RDONLY)
+    except FileNotFoundError:
+        return  # no log: everything was checkpointed into the database, which SQLite synced
+    try:
+        # fsync flushes the file, whichever descriptor wrote it: this is the sync that
+        # synchronous=FULL makes at each commit, made once for all commits since the last.
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def place_of(url: URL) -> str:
@@ -52,7 +93,7 @@ def place_of(url: URL) -> str:
     return url.set(query={}).render_as_string(hide_password=True)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, durability: Durability = Durability.EVERY_COMMIT) -> Engine:
     """Create an engine for `url`, creating the SQLite folder (private: 0700) when needed."""
     try:
         parsed = make_url(url)
@@ -77,7 +118,9 @@ def make_engine(url: str) -> Engine:
                     "user intake runs as",
                 ) from exc
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, durability))
+        if durability is Durability.AT_BARRIERS and parsed.database not in (None, "", ":memory:"):
+            _BARRIER_LOGS[engine] = Path(f"{parsed.database}-wal").absolute()
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
@@ -91,6 +134,8 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations, without an alembic.ini on disk."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # '%' must be doubled for configparser (a password may contain one).
@@ -112,6 +157,11 @@ def upgrade(engine: Engine) -> None:
         connection = engine.connect()
     except DBAPIError as exc:
         raise DatabaseStartError(place, _reason(exc), _advice(engine, exc, True)) from exc
+    if _at_head(connection):
+        connection.close()
+        return  # the usual start: nothing to migrate, and Alembic is not even loaded
+    from alembic.util import CommandError
+
     try:
         with connection:
             if connection.dialect.name == "sqlite":
@@ -176,8 +226,41 @@ def _upgrade_sqlite(connection: Connection, place: str) -> None:
         raise
 
 
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files' `revision` and
+    `down_revision` lines (importing Alembic to ask takes longer than a start should);
+    None unless there is exactly one head."""
+    revisions, parents = set(), set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        text_ = script.read_text(encoding="utf-8")
+        if (found := _REVISION.search(text_)) is not None:
+            revisions.add(found[1])
+        if (found := _DOWN_REVISION.search(text_)) is not None:
+            parents.add(found[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+_REVISION = re.compile(r"""^revision(?::\s*str)?\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision(?::[^=]+)?=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def _at_head(connection: Connection) -> bool:
+    """True when the schema is already at the newest migration (nothing to do)."""
+    head = head_revision()
+    try:
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except DBAPIError:
+        rows = []  # no such table yet: a first start
+    connection.rollback()
+    return head is not None and [tuple(row) for row in rows] == [(head,)]
+
+
 def _migrate(connection: Connection, place: str) -> None:
     """Run the migrations on `connection`, inside its transaction, after a sanity check."""
+    from alembic import command
+    from alembic.migration import MigrationContext
+
     if MigrationContext.configure(connection).get_current_revision() is None:
         _refuse_a_half_made_schema(connection, place)
     config = alembic_config(connection.engine.url.render_as_string(hide_password=False))

@@ -226,3 +226,40 @@ def test_upgrading_a_database_that_holds_referrals_keeps_them(database_url: str)
         # The referral's first email is in its conversation, as a new one's would be.
         assert message_ids_of(session, referral.id or 0) == ["<one@example.test>"]
     engine.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, head_revision
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()
+
+
+def test_a_start_on_an_up_to_date_database_does_not_load_alembic(
+    engine: Engine, database_url: str
+) -> None:
+    """Alembic takes a tenth of a second to import: the usual start (schema at the head)
+    reads the revision itself. One at another revision still goes to Alembic, which
+    refuses a revision it does not know."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    probe = (
+        "import sys; from storage.db import make_engine, upgrade; "
+        f"upgrade(make_engine({database_url!r})); print('alembic' in sys.modules)"
+    )
+
+    def loads_alembic() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() or done.stderr.strip().splitlines()[-1]
+
+    assert loads_alembic() == "False"
+    with engine.begin() as connection:  # as if a newer intake had upgraded it
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    assert "its schema is not one this version of intake knows" in loads_alembic()
