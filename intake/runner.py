@@ -32,7 +32,7 @@ from intake.pipeline.context import MustWait
 from intake.pipeline.isolate import warm_up
 from intake.settings import Settings
 from intake.sources.base import FetchedMessage, MailSource
-from notifications.sender import deliver_due, send_claimed
+from notifications.sender import deliver_due, record_owed, send_claimed
 from notifications.transport import Transport
 from storage import messages
 from storage.db import make_durable, session_scope
@@ -103,8 +103,10 @@ def run_once(
         if claimed is None:
             report.delivery.add(deliver_due(engine, transport, lease=settings.handover_lease))
         elif claimed:
-            sent = send_claimed(engine, transport, (Claim(row, False) for row in claimed))
-            report.delivery.add(sent)
+            # Not waiting for the mail server's last answer: it is read (and recorded) as
+            # the next email goes, while this worker has filed the next message.
+            claims = (Claim(row, False) for row in claimed)
+            report.delivery.add(send_claimed(engine, transport, claims, wait=False))
 
     filing = replace(filing_for(engine, settings), notify=not backfill, send_at_once=not backfill)
 
@@ -190,6 +192,7 @@ def run_once(
         if not report.stopped:
             deliver()
     finally:
+        report.delivery.add(record_owed(engine, transport))  # every answer read, recorded
         if not keep_transport:
             transport.close()
         make_durable(engine)  # a pass leaves everything it stored on the disk

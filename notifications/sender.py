@@ -12,10 +12,18 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32, default
 from email.utils import format_datetime
+from enum import Enum
+from typing import Literal
 
 from sqlalchemy import Engine
 
-from notifications.transport import PermanentFailure, TemporaryFailure, Transport
+from notifications.transport import (
+    Handing,
+    PermanentFailure,
+    SendFailure,
+    TemporaryFailure,
+    Transport,
+)
 from storage.clock import utcnow
 from storage.db import make_durable
 from storage.outbox import DEAD, HANDOVER_LEASE, Claim, claim_next, record_failure, record_sent
@@ -114,10 +122,25 @@ def deliver_due(
     return send_claimed(engine, transport, _claims(engine, lease, limit))
 
 
-def send_claimed(engine: Engine, transport: Transport, claims: Iterable[Claim]) -> DeliveryReport:
-    """Hand claimed rows over, recording for each what happened."""
+def send_claimed(
+    engine: Engine, transport: Transport, claims: Iterable[Claim], *, wait: bool = True
+) -> DeliveryReport:
+    """Hand claimed rows over, recording for each what happened.
+
+    Without `wait` (the runner, with the rows an email's filing claimed), over SMTP with
+    pipelining, the server's last answer to each email is not waited for: it is read and
+    recorded as the next email goes, or by the next call, or by `record_owed`, so the
+    worker files the next message meanwhile. With `wait`, answers still owed are
+    recorded first, so no row is claimed again while its answer is on its way.
+    """
     report = DeliveryReport()
-    for claim in claims:
+    if wait:
+        _record_answers(engine, transport, True, report)
+    for position, claim in enumerate(claims):
+        if position == 0:
+            # What these emails tell of (a referral's reference, a decision) was committed
+            # before they were queued: put on the disk once, before the first leaves.
+            make_durable(engine)
         row = claim.row
         assert row.id is not None
         if claim.in_doubt and transport.delivered(row.header_message_id):
@@ -127,16 +150,39 @@ def send_claimed(engine: Engine, transport: Transport, claims: Iterable[Claim]) 
             record_sent(engine, row.id, confirmed=True)
             report.sent += 1
             continue
-        failed = _hand_over(engine, transport, row)
-        if failed is None:
-            report.sent += 1
-        elif failed.status == DEAD:
-            report.dead += 1
-            log.warning("outbox %s is dead after %s attempts", row.id, failed.attempts)
-        else:
-            report.retrying += 1
-            log.info("outbox %s will be retried (attempt %s)", row.id, failed.attempts)
+        handed = _hand_over(engine, transport, row, later=not wait)
+        if not isinstance(handed, _Handed):
+            _count(report, row.id, handed)
+    _record_answers(engine, transport, wait, report)
     return report
+
+
+def record_owed(engine: Engine, transport: Transport) -> DeliveryReport:
+    """Wait for the answers still owed to emails handed over, and record them."""
+    report = DeliveryReport()
+    _record_answers(engine, transport, True, report)
+    return report
+
+
+def _record_answers(
+    engine: Engine, transport: Transport, wait: bool, report: DeliveryReport
+) -> None:
+    if not isinstance(transport, Handing):
+        return
+    for token, failure in transport.answers(wait):
+        assert isinstance(token, OutboxMessage) and token.id is not None
+        _count(report, token.id, _record(engine, token, failure))
+
+
+def _count(report: DeliveryReport, row_id: int, failed: OutboxMessage | None) -> None:
+    if failed is None:
+        report.sent += 1
+    elif failed.status == DEAD:
+        report.dead += 1
+        log.warning("outbox %s is dead after %s attempts", row_id, failed.attempts)
+    else:
+        report.retrying += 1
+        log.info("outbox %s will be retried (attempt %s)", row_id, failed.attempts)
 
 
 def _claims(engine: Engine, lease: timedelta, limit: int) -> Iterator[Claim]:
@@ -148,24 +194,48 @@ def _claims(engine: Engine, lease: timedelta, limit: int) -> Iterator[Claim]:
         yield claim
 
 
-def _hand_over(engine: Engine, transport: Transport, row: OutboxMessage) -> OutboxMessage | None:
-    """Send one claimed row; None when it was sent, else the row as its failure left it."""
+class _Handed(Enum):
+    """A row handed over whose answer is still to come (recorded by `_record_answers`)."""
+
+    HANDED = "handed"
+
+
+_HANDED = _Handed.HANDED
+
+
+def _hand_over(
+    engine: Engine, transport: Transport, row: OutboxMessage, later: bool
+) -> OutboxMessage | None | Literal[_Handed.HANDED]:
+    """Send one claimed row; None when it was sent, _HANDED when its answer is still to
+    come (`later`), else the row as its failure left it."""
     assert row.id is not None
     try:
         message = build_message(row)
     except Exception as exc:  # a header no email can carry: it never will, so it is dead
         return record_failure(engine, row.id, f"cannot be built: {type(exc).__name__}", None)
-    make_durable(engine)  # what this email tells of is on the disk before it leaves
     try:
+        if later and isinstance(transport, Handing):
+            transport.hand(message, row)  # its answer is recorded when it comes
+            return _HANDED
         transport.send(message)
-    except PermanentFailure as exc:
-        return record_failure(engine, row.id, f"refused: {exc}", None)
-    except TemporaryFailure as exc:
-        return record_failure(engine, row.id, str(exc), retry_delay(row.attempts + 1))
+    except (PermanentFailure, TemporaryFailure) as exc:
+        return _record(engine, row, exc)
     except Exception as exc:
         # Anything else is a fault in this one row (or a bug): the row is marked dead with
         # the reason for a person, and the sender goes on, so one email never holds up
         # the acknowledgements and alerts behind it.
         return record_failure(engine, row.id, f"could not be sent: {type(exc).__name__}", None)
-    record_sent(engine, row.id)
-    return None
+    return _record(engine, row, None)
+
+
+def _record(
+    engine: Engine, row: OutboxMessage, failure: SendFailure | None
+) -> OutboxMessage | None:
+    """Record the server's answer to a row's email; None when it took it."""
+    assert row.id is not None
+    if failure is None:
+        record_sent(engine, row.id)
+        return None
+    if isinstance(failure, PermanentFailure):
+        return record_failure(engine, row.id, f"refused: {failure}", None)
+    return record_failure(engine, row.id, str(failure), retry_delay(row.attempts + 1))

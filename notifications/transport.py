@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
+
+from notifications.pipelining import AT_ONCE, LateAnswer, PipeliningSMTP, PipeliningSMTP_SSL
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,20 @@ class PermanentFailure(Exception):
 
 class TemporaryFailure(Exception):
     """The message could not be handed over now (4xx, network); try again later."""
+
+
+SendFailure = PermanentFailure | TemporaryFailure
+
+
+def _late_failure(reply: tuple[int, bytes] | None) -> SendFailure | None:
+    """What the server's late last answer to an email means (None: it took it)."""
+    if reply is None:
+        return TemporaryFailure("the connection ended before the server answered")
+    code, text = reply
+    if code == 250:
+        return None
+    detail = f"{code} {_text(text)}"
+    return PermanentFailure(detail) if code >= 500 else TemporaryFailure(detail)
 
 
 class Transport(Protocol):
@@ -36,6 +52,20 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release any connection kept between messages."""
+        ...
+
+
+@runtime_checkable
+class Handing(Protocol):
+    """A transport that can hand an email over without waiting for the server's last
+    answer to it (SMTP with pipelining), so the worker goes on meanwhile."""
+
+    def hand(self, message: Message, token: object) -> None:
+        """Hand `message` over; its answer comes back from `answers` under `token`."""
+        ...
+
+    def answers(self, wait: bool) -> list[tuple[object, SendFailure | None]]:
+        """Late answers read so far (with `wait`, the one still owed too)."""
         ...
 
 
@@ -73,7 +103,8 @@ class SmtpTransport:
     """Send with smtplib: implicit TLS, STARTTLS or plain; password AUTH when a user is set.
 
     One connection is kept open across messages (a pass may send hundreds) and opened again
-    when the server has dropped it; `close()` ends it.
+    when the server has dropped it; `close()` ends it. Commands are pipelined when the
+    server offers it (`notifications.pipelining`).
     """
 
     host: str
@@ -87,7 +118,9 @@ class SmtpTransport:
     token_provider: Callable[[], str] | None = None
     # Set when the server files what it accepts in a Sent folder we can read.
     sent_copies: SentCopies | None = None
-    _client: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _client: PipeliningSMTP | None = field(default=None, init=False, repr=False)
+    # Answers read late (`hand`), for `answers`: shared by every connection this opens.
+    _late: list[LateAnswer] = field(default_factory=list, init=False, repr=False)
 
     def _context(self) -> ssl.SSLContext:
         # Loading the system's CA certificates takes tens of milliseconds: do it once.
@@ -95,13 +128,13 @@ class SmtpTransport:
             self.ssl_context = ssl.create_default_context()
         return self.ssl_context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> PipeliningSMTP:
         if self.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
+            client: PipeliningSMTP = PipeliningSMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=self._context()
             )
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            client = PipeliningSMTP(self.host, self.port, timeout=self.timeout)
             if self.security == "starttls":
                 client.starttls(context=self._context())
         try:
@@ -109,6 +142,7 @@ class SmtpTransport:
         except BaseException:
             client.close()
             raise
+        client.late_answers = self._late
         return client
 
     def _authenticate(self, client: smtplib.SMTP) -> None:
@@ -118,19 +152,48 @@ class SmtpTransport:
         elif self.user:
             client.login(self.user, self.password)
 
-    def _deliver(self, message: Message) -> dict[str, tuple[int, bytes]]:
+    def _deliver(self, message: Message, token: object) -> dict[str, tuple[int, bytes]]:
         if self._client is not None:
             try:
-                return self._client.send_message(message)
+                return self._on(self._client, message, token)
             except smtplib.SMTPServerDisconnected:
-                self._client = None  # dropped while idle: one fresh connection below
+                self.close()  # dropped while idle: one fresh connection below
         self._client = self._connect()
-        return self._client.send_message(message)
+        return self._on(self._client, message, token)
+
+    def _on(
+        self, client: PipeliningSMTP, message: Message, token: object
+    ) -> dict[str, tuple[int, bytes]]:
+        client.later = token
+        try:
+            return client.send_message(message)
+        finally:
+            client.later = AT_ONCE
 
     def send(self, message: Message) -> None:
         """Send, classifying every failure as permanent or temporary."""
+        self._send(message, AT_ONCE)
+
+    def hand(self, message: Message, token: object) -> None:
+        """Send without waiting for the server's last answer to it: that is read once the
+        next email's commands have gone (or by `answers(wait=True)`) and comes back from
+        `answers` under `token`. A refusal before its text went raises as `send` does."""
+        self._send(message, token)
+
+    def answers(self, wait: bool) -> list[tuple[object, SendFailure | None]]:
+        """Every late answer read since the last call, each with its token and its failure
+        (None: the server took the email); with `wait`, the one still owed is read too."""
+        if wait and self._client is not None:
+            try:
+                self._client.answer_owed()
+            except (smtplib.SMTPException, OSError):
+                self.close()
+        answers, self._late[:] = list(self._late), []
+        return [(token, _late_failure(reply)) for token, reply in answers]
+
+    def _send(self, message: Message, token: object) -> None:
         try:
-            refused = self._deliver(message)
+            refused = self._deliver(message, token)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(
@@ -171,7 +234,8 @@ class SmtpTransport:
             return None
 
     def close(self) -> None:
-        """End the connection, if one is open (a dead one is simply dropped)."""
+        """End the connection, if one is open (a dead one is simply dropped). An answer
+        still owed is read first; `answers` returns it."""
         client, self._client = self._client, None
         if client is not None:
             try:

@@ -13,12 +13,14 @@ sent twice only if the crash came at that instant and the mail system cannot tel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, text, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.audit import record_event
 from storage.clock import utcnow
@@ -153,3 +155,17 @@ def requeue(session: Session, row_id: int) -> str:
     row.status = PENDING
     row.next_attempt_at = utcnow()
     return "queued"
+
+
+def replies_since(to_addr: str, kinds: Sequence[str], since: datetime) -> SelectOfScalar[int]:
+    """How many emails of these kinds went to `to_addr` (any case) since `since`: answered
+    from the index ix_outbox_recipient_time, however large the outbox."""
+    return (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            func.lower(OutboxMessage.to_addr) == to_addr.lower(),
+            col(OutboxMessage.kind).in_(kinds),
+            col(OutboxMessage.created_at) >= since,
+        )
+    )

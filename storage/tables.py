@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import SealedJSON
@@ -261,6 +261,15 @@ class OutboxMessage(SQLModel, table=True):
         description="Set (committed) before an SMTP hand-over starts, cleared when it ends: "
         "still set after a crash means the hand-over's result is unknown",
     )
+
+
+# The reply limit counts a recipient's replies of the last day for every email it answers
+# (`lower(to_addr)`, by time): without this, each count read the whole outbox.
+Index(
+    "ix_outbox_recipient_time",
+    func.lower(OutboxMessage.to_addr),
+    OutboxMessage.created_at,  # type: ignore[arg-type]
+)
 
 
 class AuditEvent(SQLModel, table=True):

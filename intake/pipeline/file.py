@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from intake.pipeline import follow
 from intake.pipeline.context import Filing, MessageContext, ReadDocument
@@ -24,7 +24,7 @@ from storage import crypto
 from storage.clock import utcnow
 from storage.db import session_scope
 from storage.messages import audit, defang
-from storage.outbox import BOUNCED
+from storage.outbox import BOUNCED, replies_since
 from storage.referrals import FormReading, create_referral, initials, link_message
 from storage.scans import StoredPage, record_key
 from storage.tables import (
@@ -134,16 +134,7 @@ def _over_reply_limit(session: Session, to_addr: str, limit: int) -> bool:
     in the last 24 hours: a misconfigured autoresponder answering each of our replies
     would otherwise loop with us for ever."""
     since = utcnow() - timedelta(hours=24)
-    count = session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            func.lower(OutboxMessage.to_addr) == to_addr.lower(),
-            col(OutboxMessage.kind).in_(LIMITED_KINDS),
-            OutboxMessage.created_at >= since,
-        )
-    ).one()
-    return count >= limit
+    return session.exec(replies_since(to_addr, LIMITED_KINDS, since)).one() >= limit
 
 
 def _file_infected(

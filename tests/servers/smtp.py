@@ -48,6 +48,23 @@ class CapturingHandler:
         self.keep_sent_copy: Callable[[bytes], None] | None = None
         # The handler runs on the controller's event-loop thread; tests wait on this.
         self._changed = threading.Condition()
+        # Offer PIPELINING (RFC 2920), as Exchange Online, Postfix and Gmail do. aiosmtpd
+        # reads the commands one after another from its buffer, so it takes them
+        # pipelined; it does not say so itself. False: a server that does not offer it.
+        self.pipelining = True
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does when no handler answers EHLO
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_RCPT(
         self,

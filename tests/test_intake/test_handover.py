@@ -154,3 +154,28 @@ def test_replies_claimed_as_an_email_is_filed_are_sent_once_after_a_crash(
     ids = sorted(str(m.message["Message-ID"]) for m in smtp_server.messages)
     assert ids == sorted(r.header_message_id for r in queued)  # each exactly once
     engine.dispose()
+
+
+@pytest.mark.parametrize("data_reply", [None, "451 4.3.0 try later"], ids=["taken", "451"])
+def test_every_answer_read_late_is_recorded_by_the_end_of_the_pass(
+    tmp_path: Path, dovecot_mailbox: DovecotServer, smtp_server: SmtpServer, data_reply: str | None
+) -> None:
+    # The runner does not wait for the server's last answer to each reply (pipelining):
+    # it is read as the next reply goes. By the end of the pass every row says what the
+    # server answered, none is left mid-hand-over (to be checked again after its lease).
+    smtp_server.handler.data_reply = data_reply
+    for sample in sorted(SAMPLES.iterdir()):
+        dovecot_mailbox.append(sample.read_bytes().replace(b"\n", b"\r\n"))
+    settings = settings_for(tmp_path, dovecot_mailbox, smtp_server, routing_file=ROUTING)
+    engine = open_database(settings)
+    report = run_once(engine, settings, make_source(settings), make_transport(settings))
+    with session_scope(engine) as session:
+        rows = outbox.rows(session)
+    engine.dispose()
+    assert len(rows) > 4 and all(r.handover_started_at is None for r in rows)
+    if data_reply is None:
+        assert {r.status for r in rows} == {"sent"} and report.delivery.sent == len(rows)
+        assert len(smtp_server.messages) == len(rows)
+    else:
+        assert {r.status for r in rows} == {"pending"} and report.delivery.retrying == len(rows)
+        assert all(r.attempts == 1 and "451" in (r.last_error or "") for r in rows)

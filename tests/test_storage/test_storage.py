@@ -39,6 +39,10 @@ def ident(uid: str, uidvalidity: int = 7) -> ServerIdentity:
     return ServerIdentity(source="imap://test", folder="INBOX", uidvalidity=uidvalidity, uid=uid)
 
 
+# SQLite cannot reflect an index on an expression, so Alembic cannot compare that one
+# there (PostgreSQL compares it); `test_the_reply_limit_count_reads_one_recipients_day`
+# checks it on SQLite.
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_migrations_create_exactly_the_tables_the_models_describe(engine: Engine) -> None:
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
@@ -263,3 +267,19 @@ def test_a_start_on_an_up_to_date_database_does_not_load_alembic(
     with engine.begin() as connection:  # as if a newer intake had upgraded it
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     assert "its schema is not one this version of intake knows" in loads_alembic()
+
+
+def test_the_reply_limit_count_reads_one_recipients_day(tmp_path) -> None:
+    """The count behind the reply limit, made for every email that may be answered, is
+    answered from the recipient-and-time index, not by reading the whole outbox."""
+    from sqlalchemy.dialects import sqlite
+
+    engine = make_engine(f"sqlite:///{tmp_path}/plan.db")
+    upgrade(engine)
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+    query = outbox.replies_since("Someone@NHS.test", ("needs_info", "rejected"), since)
+    compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    assert any("USING INDEX ix_outbox_recipient_time" in str(step) for step in plan), plan
+    engine.dispose()
