@@ -6,6 +6,10 @@ MAIL, RCPT and DATA in one write and answers them together; only the message its
 must wait for DATA's 354. Over the internet that is two round trips saved per email.
 Failures raise smtplib's own exceptions, as smtplib.SMTP.sendmail does, so a caller
 cannot tell the two apart except by speed.
+
+RFC 2920 also lets the next email's commands follow the end of a message at once, so
+the server's last answer to an email may be read after them (`later`): the worker has
+filed its next message by then, and the server has answered long before.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class PipeliningSMTP(smtplib.SMTP):
             raise
 
     def close(self) -> None:
+        """Drop the connection; an answer still owed is lost with it (its outcome unknown)."""
         token, self._owed = self._owed, AT_ONCE
         if token is not AT_ONCE:
             self.late_answers.append((token, None))  # never answered: the outcome is unknown

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, text, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import crypto
 from storage.audit import record_event
@@ -97,19 +98,40 @@ def _at(ident: ServerIdentity) -> ColumnElement[bool]:
     )
 
 
+def _stored_before_query(by_message_id: bool) -> SelectOfScalar[InboundMessage]:
+    """The query of `_stored_before`, made once (it runs for every email)."""
+    original = col(InboundMessage.duplicate_of).is_(None)
+    here = and_(
+        col(InboundMessage.source) == bindparam("at_source"),
+        col(InboundMessage.folder) == bindparam("at_folder"),
+        col(InboundMessage.uidvalidity) == bindparam("at_uidvalidity"),
+        col(InboundMessage.uid) == bindparam("at_uid"),
+    )
+    terms = [here, and_(col(InboundMessage.sha256) == bindparam("copy_sha256"), original)]
+    if by_message_id:
+        same_id = col(InboundMessage.message_id) == bindparam("copy_message_id")
+        terms.append(and_(same_id, original))
+    return select(InboundMessage).where(or_(*terms)).order_by(col(InboundMessage.id))
+
+
+_STORED_BEFORE = {flag: _stored_before_query(flag) for flag in (False, True)}
+
+
 def _stored_before(
     session: Session, ident: ServerIdentity, sha256: str, message_id: str | None
 ) -> tuple[InboundMessage | None, InboundMessage | None]:
     """The row stored for this server identity, and the first message stored before with
     the same bytes or the same Message-ID (a copy), in one query: each of its terms is
     answered from an index."""
-    original = col(InboundMessage.duplicate_of).is_(None)
-    terms = [_at(ident), and_(col(InboundMessage.sha256) == sha256, original)]
-    if message_id:
-        terms.append(and_(col(InboundMessage.message_id) == message_id, original))
-    rows = session.exec(
-        select(InboundMessage).where(or_(*terms)).order_by(col(InboundMessage.id))
-    ).all()
+    params = {
+        "at_source": ident.source,
+        "at_folder": ident.folder,
+        "at_uidvalidity": ident.uidvalidity,
+        "at_uid": ident.uid,
+        "copy_sha256": sha256,
+        "copy_message_id": message_id,
+    }
+    rows = session.exec(_STORED_BEFORE[bool(message_id)], params=params).all()
     here = next((r for r in rows if _same_place(r, ident)), None)
     copies = (
         r
@@ -222,6 +244,14 @@ def quarantine(
         audit(session, "message", message_id, "quarantined", reason[:200])
 
 
+_COUNT_ATTEMPT = (
+    update(InboundMessage)
+    .where(col(InboundMessage.id) == bindparam("counted_id"))
+    .values(attempts=col(InboundMessage.attempts) + 1)
+    .returning(col(InboundMessage.attempts))
+)
+
+
 def count_attempt(engine: Engine, message_id: int) -> int:
     """Count (and commit) one more start of reading a message; returns the new count.
     One statement in its own transaction, without a session: it runs for every email.
@@ -234,12 +264,7 @@ def count_attempt(engine: Engine, message_id: int) -> int:
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SET LOCAL synchronous_commit = off"))
-        result = connection.execute(
-            update(InboundMessage)
-            .where(col(InboundMessage.id) == message_id)
-            .values(attempts=col(InboundMessage.attempts) + 1)
-            .returning(col(InboundMessage.attempts))
-        ).first()
+        result = connection.execute(_COUNT_ATTEMPT, {"counted_id": message_id}).first()
     if result is None:
         raise LookupError(message_id)
     return int(result[0])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, text, update
+from sqlalchemy import Engine, bindparam, or_, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -85,22 +85,25 @@ def claim_next(
     return Claim(row, in_doubt)
 
 
+_SENT = (
+    update(OutboxMessage)
+    .where(col(OutboxMessage.id) == bindparam("sent_id"))
+    .values(
+        status=SENT,
+        attempts=col(OutboxMessage.attempts) + 1,
+        sent_at=bindparam("sent_time"),
+        last_error=None,
+        handover_started_at=None,
+    )
+)
+
+
 def record_sent(engine: Engine, row_id: int, confirmed: bool = False) -> None:
     """The server has the message; `confirmed`: found there after an interrupted hand-over."""
     with session_scope(engine) as session:
-        done = session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row_id)
-            .values(
-                status=SENT,
-                attempts=col(OutboxMessage.attempts) + 1,
-                sent_at=utcnow(),
-                last_error=None,
-                handover_started_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if not done.rowcount:  # type: ignore[attr-defined]
+        # On the session's connection: one plain UPDATE (this runs for every email sent).
+        done = session.connection().execute(_SENT, {"sent_id": row_id, "sent_time": utcnow()})
+        if not done.rowcount:
             raise LookupError(f"outbox row {row_id} vanished while it was being sent")
         if confirmed:
             detail = "found in the Sent folder after an interrupted hand-over"

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from storage.tables import ReferenceCounter
 
+_BUMP = (
+    update(ReferenceCounter)
+    .where(col(ReferenceCounter.year) == bindparam("bump_year"))
+    .values(last=col(ReferenceCounter.last) + 1)
+    .returning(col(ReferenceCounter.last))
+)
+
 
 def _bump(session: Session, year: int) -> int | None:
-    result = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)  # type: ignore[arg-type]
-        .values(last=ReferenceCounter.last + 1)
-        .returning(col(ReferenceCounter.last))
-    ).first()
+    # On the session's connection, in its transaction: a plain UPDATE, without the ORM's
+    # bookkeeping for updates of loaded objects (a tenth of a millisecond each time).
+    result = session.connection().execute(_BUMP, {"bump_year": year}).first()
     return None if result is None else int(result[0])
 
 
