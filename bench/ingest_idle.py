@@ -136,10 +136,10 @@ class StepClock:
             return wrapper_for
 
         def send_wrapper(original: Any) -> Any:
-            def send(transport: Any, message: Any) -> None:
+            def send(transport: Any, message: Any, *rest: Any) -> None:
                 answers = str(message.get("In-Reply-To") or "").strip() or None
                 clock.mark("handover", answers)
-                original(transport, message)
+                original(transport, message, *rest)
 
             return send
 
@@ -151,7 +151,7 @@ class StepClock:
         patch(handling_module, "_collect", after("decided"))
         patch(file_module, "run", after("filed"))
         patch(ImapSource, "finish_all", lambda original: _method_after(original, clock, "moved"))
-        patch(SmtpTransport, "send", send_wrapper)
+        patch(SmtpTransport, "_send", send_wrapper)  # `send` and `hand` both come here
 
 
 def _method_after(original: Any, clock: StepClock, step: str) -> Any:
